@@ -1,0 +1,1 @@
+"""Audio front-end: decoding, features from one STFT, extraction over a collection."""

@@ -1,0 +1,79 @@
+"""Audio features for a whole collection: a parallel map of one pure function over tracks.
+
+A track that fails (cannot be decoded, silent, too short) is marked skipped with its reason;
+the others go on. Results keep the `tracks.parquet` row order.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from songscape.audio.decode import DecodeError, centre_excerpt, decode
+from songscape.audio.features import SpectralSettings, track_features
+
+_SILENCE_PEAK = 1e-5  # -100 dBFS
+
+
+@dataclass(frozen=True)
+class TrackFeatures:
+    """One track's features, or the reason it has none."""
+
+    stats: np.ndarray | None
+    mel: np.ndarray | None
+    duration_s: float
+    error: str = ""
+
+
+@dataclass
+class CollectionFeatures:
+    """Features of every track in row order; rows of skipped tracks hold NaN and ``ok`` False."""
+
+    stats: np.ndarray  # (n, n_stats)
+    mel: np.ndarray  # (n, n_mels, patch_frames)
+    duration_s: np.ndarray  # (n,)
+    errors: list[str]
+
+    @property
+    def ok(self) -> np.ndarray:
+        return np.array([not e for e in self.errors])
+
+
+def extract_track(path: str, settings: SpectralSettings, excerpt_seconds: float | None) -> TrackFeatures:
+    """Decode ``path``, cut the centre excerpt and compute its features; never raises for bad audio."""
+    try:
+        decoded = decode(Path(path), settings.sample_rate)
+        samples = centre_excerpt(decoded.samples, settings.sample_rate, excerpt_seconds)
+        if len(samples) < settings.n_fft:
+            raise DecodeError(f"too short ({len(samples)} samples after decoding)")
+        if np.max(np.abs(samples)) < _SILENCE_PEAK:
+            raise DecodeError("silent (peak below -100 dBFS)")
+        stats, mel = track_features(samples, settings)
+        return TrackFeatures(stats, mel, decoded.duration_s)
+    except (DecodeError, OSError) as error:
+        return TrackFeatures(None, None, float("nan"), str(error))
+
+
+def extract_collection(paths: list[str], settings: SpectralSettings,
+                       excerpt_seconds: float | None, n_stats: int,
+                       workers: int | None = None) -> CollectionFeatures:
+    """Features of every path, computed on ``workers`` processes (default: all cores)."""
+    workers = workers or os.cpu_count() or 1
+    args = ([settings] * len(paths), [excerpt_seconds] * len(paths))
+    if workers == 1 or len(paths) < 8:
+        results = list(map(extract_track, paths, *args))
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(extract_track, paths, *args, chunksize=4))
+    n = len(paths)
+    stats = np.full((n, n_stats), np.nan, dtype=np.float32)
+    mel = np.zeros((n, settings.n_mels, settings.patch_frames), dtype=np.float32)
+    for row, result in enumerate(results):
+        if not result.error:
+            stats[row], mel[row] = result.stats, result.mel
+    return CollectionFeatures(stats, mel, np.array([r.duration_s for r in results]),
+                              [r.error for r in results])

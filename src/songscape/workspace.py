@@ -1,0 +1,116 @@
+"""The workspace: one folder per run holding every artifact of DESIGN.md §1.
+
+Artifacts are content-keyed (`<key>` = short hash of a stage's settings and inputs) so a rerun
+reuses what is still valid, and every write goes to a temporary file renamed into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+
+KEY_LENGTH = 12
+
+
+def content_key(*parts: Any) -> str:
+    """Short stable hash of JSON-serialisable parts (settings, input keys, file hashes)."""
+    payload = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha1(payload.encode("utf-8")).hexdigest()[:KEY_LENGTH]
+
+
+def file_sha1(path: Path, chunk_size: int = 1 << 20) -> str:
+    """SHA-1 of a file's bytes."""
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success it is renamed onto ``target``,
+    on failure it is removed, so readers never see a half-written file."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_parquet(frame: pd.DataFrame, target: Path) -> None:
+    """Write a table atomically as Parquet."""
+    with atomic_path(target) as tmp:
+        frame.to_parquet(tmp, index=False)
+
+
+def write_csv(frame: pd.DataFrame, target: Path) -> None:
+    """Write a table atomically as UTF-8 CSV."""
+    with atomic_path(target) as tmp:
+        frame.to_csv(tmp, index=False, encoding="utf-8")
+
+
+def write_npz(target: Path, **arrays: np.ndarray) -> None:
+    """Write arrays atomically as an uncompressed ``.npz``."""
+    with atomic_path(target) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+
+
+def write_text(target: Path, text: str) -> None:
+    """Write UTF-8 text atomically."""
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Load every array of an ``.npz`` into memory (no pickled objects)."""
+    with np.load(path, allow_pickle=False) as data:
+        return {name: data[name] for name in data.files}
+
+
+class Workspace:
+    """Paths of one run's artifacts under ``root`` (default ``./songscape-runs/<name>``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def tracks(self) -> Path:
+        return self.root / "tracks.parquet"
+
+    @property
+    def results_parquet(self) -> Path:
+        return self.root / "results.parquet"
+
+    @property
+    def results_csv(self) -> Path:
+        return self.root / "results.csv"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.root / "report"
+
+    def audio_features(self, key: str) -> Path:
+        return self.root / "features" / f"audio-{key}.npz"
+
+    def lyrics_features(self, key: str) -> Path:
+        return self.root / "features" / f"lyrics-{key}.npz"
+
+    def model_dir(self, model: str, key: str) -> Path:
+        return self.root / "models" / f"{model}-{key}"
+
+    def labels(self, representation: str, algorithm: str) -> Path:
+        return self.root / "labels" / f"{representation}__{algorithm}.parquet"
