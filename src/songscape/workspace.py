@@ -112,5 +112,8 @@ class Workspace:
     def model_dir(self, model: str, key: str) -> Path:
         return self.root / "models" / f"{model}-{key}"
 
+    def embedding(self, representation: str, seed: int) -> Path:
+        return self.root / "embeddings" / f"{representation}__seed{seed}.npz"
+
     def labels(self, representation: str, algorithm: str) -> Path:
         return self.root / "labels" / f"{representation}__{algorithm}.parquet"

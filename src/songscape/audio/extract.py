@@ -7,14 +7,21 @@ the others go on. Results keep the `tracks.parquet` row order.
 from __future__ import annotations
 
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
+import pandas as pd
 
 from songscape.audio.decode import DecodeError, centre_excerpt, decode
-from songscape.audio.features import SpectralSettings, track_features
+from songscape.audio.features import SpectralSettings, stat_names, track_features
+from songscape.workspace import Workspace, content_key, read_npz, write_npz
+
+if TYPE_CHECKING:
+    from songscape.config import AudioConfig
 
 _SILENCE_PEAK = 1e-5  # -100 dBFS
 
@@ -77,3 +84,27 @@ def extract_collection(paths: list[str], settings: SpectralSettings,
             stats[row], mel[row] = result.stats, result.mel
     return CollectionFeatures(stats, mel, np.array([r.duration_s for r in results]),
                               [r.error for r in results])
+
+
+def cached_audio_features(workspace: Workspace, tracks: pd.DataFrame, audio: AudioConfig,
+                          log: Callable[[str], None] = print) -> tuple[CollectionFeatures, Path]:
+    """Features of ``tracks`` from ``features/audio-<key>.npz``, extracting and writing them
+    first when no file matches these settings and these file contents."""
+    settings = audio.spectral()
+    key = content_key("audio", asdict(settings), audio.excerpt_seconds,
+                      list(zip(tracks["track_id"], tracks["sha1"])))
+    path = workspace.audio_features(key)
+    if path.exists():
+        stored = read_npz(path)
+        log(f"audio features: reused {path.relative_to(workspace.root)}")
+        return CollectionFeatures(stored["stats"], stored["mel"], stored["duration_s"],
+                                  [str(e) for e in stored["errors"]]), path
+    started = time.perf_counter()
+    features = extract_collection(list(tracks["path"]), settings, audio.excerpt_seconds,
+                                  len(stat_names(settings)), audio.workers)
+    write_npz(path, stats=features.stats, mel=features.mel, duration_s=features.duration_s,
+              errors=np.array(features.errors, dtype=str), names=np.array(stat_names(settings)),
+              track_id=tracks["track_id"].to_numpy(dtype=str))
+    log(f"audio features: {len(tracks)} tracks in {time.perf_counter() - started:.1f} s "
+        f"→ {path.relative_to(workspace.root)}")
+    return features, path

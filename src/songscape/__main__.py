@@ -1,0 +1,3 @@
+from songscape.cli import main
+
+main()

@@ -1,0 +1,94 @@
+"""Command line: `songscape demo` and `songscape run`."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from songscape.cluster.algorithms import ClusteringError
+from songscape.collection import CollectionError
+from songscape.config import ConfigError, load_config, preset, with_overrides
+from songscape.demo import DemoSettings, write_demo_corpus
+from songscape.experiment import PipelineError
+from songscape.pipeline import CollectionSource, run_pipeline
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Map and cluster music collections from audio and lyrics.")
+console = Console(width=None if sys.stdout.isatty() else 160)  # no wrapping when piped
+DEFAULT_RUNS = Path("songscape-runs")
+_USER_ERRORS = (CollectionError, ConfigError, PipelineError, ClusteringError)
+
+
+def _fail(error: Exception) -> None:
+    console.print(f"[red]error:[/red] {error}")
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def demo(
+    tracks: int = typer.Option(240, min=8, help="Number of demo tracks to generate."),
+    seconds: float = typer.Option(10.0, min=2.0, help="Approximate length of each track."),
+    seed: int = typer.Option(0, help="Seed of the corpus generator."),
+    seeds: int = typer.Option(3, min=1, help="Number of training/clustering seeds."),
+    workspace: Path = typer.Option(DEFAULT_RUNS / "demo", help="Run folder."),
+) -> None:
+    """Generate the demo corpus (audio files + lyrics table) and run the `easy` preset on it."""
+    started = time.perf_counter()
+    corpus_dir = workspace / "corpus"
+    table = write_demo_corpus(corpus_dir, DemoSettings(tracks=tracks, seconds=seconds, seed=seed))
+    console.print(f"demo corpus: {tracks} tracks in {corpus_dir} "
+                  f"({time.perf_counter() - started:.1f} s)")
+    config = preset("easy", name="demo", seeds=list(range(seeds)), n_clusters=4,
+                    label_columns=["style", "language"])
+    console.print("k = 4: the number of styles the corpus was generated with")
+    try:
+        _, report = run_pipeline(config, CollectionSource(corpus_dir, table), workspace, console)
+    except _USER_ERRORS as error:
+        _fail(error)
+    console.print(f"results: {workspace / 'results.csv'}")
+    console.print(f"report:  {report}")
+    console.print(f"demo finished in {time.perf_counter() - started:.1f} s")
+
+
+@app.command()
+def run(
+    audio: Path = typer.Option(..., help="Folder of audio files (searched recursively)."),
+    table: Optional[Path] = typer.Option(None, help="Lyrics/metadata table: CSV, TSV, JSON or Parquet."),
+    preset_name: str = typer.Option("easy", "--preset", help="Preset to start from."),
+    config_file: Optional[Path] = typer.Option(None, "--config", help="YAML config (overrides --preset)."),
+    name: Optional[str] = typer.Option(None, help="Run name (default: the audio folder's name)."),
+    workspace: Optional[Path] = typer.Option(None, help="Run folder (default: songscape-runs/<name>)."),
+    k: Optional[int] = typer.Option(None, "--k", min=2, help="Number of clusters (default: by silhouette)."),
+    seeds: Optional[int] = typer.Option(None, min=1, help="Number of seeds (default: 3)."),
+    id_column: Optional[str] = typer.Option(None, help="Table column that names each track's file."),
+    lyrics_column: Optional[str] = typer.Option(None, help="Table column holding the lyrics."),
+    label_columns: Optional[str] = typer.Option(None, help="Comma-separated label columns to score against."),
+) -> None:
+    """Run a preset or a config on your own folder of audio files and optional table."""
+    started = time.perf_counter()
+    name = name or audio.resolve().name
+    overrides: dict[str, object] = {"name": name}
+    if k is not None:
+        overrides["n_clusters"] = k
+    if seeds is not None:
+        overrides["seeds"] = list(range(seeds))
+    if label_columns is not None:
+        overrides["label_columns"] = [c.strip() for c in label_columns.split(",") if c.strip()]
+    try:
+        config = load_config(config_file) if config_file else preset(preset_name)
+        config = with_overrides(config, **overrides)
+        source = CollectionSource(audio, table, id_column, lyrics_column)
+        _, report = run_pipeline(config, source, workspace or DEFAULT_RUNS / name, console)
+    except _USER_ERRORS as error:
+        _fail(error)
+    console.print(f"report: {report}  ({time.perf_counter() - started:.1f} s)")
+
+
+def main() -> None:
+    """Entry point of the `songscape` command."""
+    app()

@@ -1,0 +1,1 @@
+"""Clustering algorithms (one registry) and evaluation metrics."""

@@ -1,0 +1,81 @@
+"""Clustering metrics with an explicit noise policy (DESIGN.md §3).
+
+Internal metrics (silhouette, Calinski–Harabasz, Davies–Bouldin) are computed on non-noise
+points only; ``coverage`` says what share that is. External metrics (ARI, NMI, purity,
+Hungarian accuracy) count noise as one group of its own and skip tracks whose truth is missing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+from sklearn.metrics import (adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score,
+                             normalized_mutual_info_score, silhouette_score)
+from sklearn.metrics.cluster import contingency_matrix
+
+NOISE = -1
+SILHOUETTE_SAMPLE = 10_000
+INTERNAL = ("silhouette", "calinski_harabasz", "davies_bouldin")
+EXTERNAL = ("ari", "nmi", "purity", "accuracy")
+
+
+def purity(truth: np.ndarray, labels: np.ndarray) -> float:
+    """Share of tracks whose cluster's most common true class is their own."""
+    table = contingency_matrix(truth, labels)
+    return float(table.max(axis=0).sum() / table.sum())
+
+
+def hungarian_accuracy(truth: np.ndarray, labels: np.ndarray) -> float:
+    """Accuracy under the best one-to-one matching of clusters to classes."""
+    table = contingency_matrix(truth, labels)
+    rows, columns = linear_sum_assignment(-table)
+    return float(table[rows, columns].sum() / table.sum())
+
+
+def internal_metrics(embedding: np.ndarray, labels: np.ndarray, random_state: int = 0) -> dict[str, float]:
+    """Silhouette (seeded sample above 10 000 points), CH and DB on non-noise points; NaN
+    when fewer than two clusters remain."""
+    kept = labels != NOISE
+    X, y = embedding[kept], labels[kept]
+    n_clusters = len(np.unique(y))
+    if n_clusters < 2 or n_clusters >= len(y):
+        return {name: float("nan") for name in INTERNAL}
+    sample = min(len(y), SILHOUETTE_SAMPLE) if len(y) > SILHOUETTE_SAMPLE else None
+    return {
+        "silhouette": float(silhouette_score(X, y, sample_size=sample, random_state=random_state)),
+        "calinski_harabasz": float(calinski_harabasz_score(X, y)),
+        "davies_bouldin": float(davies_bouldin_score(X, y)),
+    }
+
+
+def external_metrics(labels: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """ARI, NMI, purity and accuracy against ``truth``; missing truth (None/NaN/"") is skipped."""
+    truth_series = pd.Series(truth, dtype=object)
+    known = truth_series.notna().to_numpy() & (truth_series.astype(str) != "").to_numpy()
+    if known.sum() < 2:
+        return {name: float("nan") for name in EXTERNAL}
+    y_true, y_pred = truth_series[known].astype(str).to_numpy(), labels[known]
+    return {
+        "ari": float(adjusted_rand_score(y_true, y_pred)),
+        "nmi": float(normalized_mutual_info_score(y_true, y_pred)),
+        "purity": purity(y_true, y_pred),
+        "accuracy": hungarian_accuracy(y_true, y_pred),
+    }
+
+
+def evaluate(embedding: np.ndarray, labels: np.ndarray,
+             truth: dict[str, np.ndarray] | None = None, random_state: int = 0) -> dict[str, float]:
+    """Every metric as one flat dict: cluster count, noise share, internal metrics and
+    ``<metric>_<label column>`` for each truth column."""
+    noise_fraction = float(np.mean(labels == NOISE))
+    result: dict[str, float] = {
+        "n_clusters": float(len(np.unique(labels[labels != NOISE]))),
+        "noise_fraction": noise_fraction,
+        "coverage": 1.0 - noise_fraction,
+    }
+    result.update(internal_metrics(embedding, labels, random_state))
+    for column, values in (truth or {}).items():
+        result.update({f"{name}_{column}": value
+                       for name, value in external_metrics(labels, values).items()})
+    return result

@@ -1,0 +1,172 @@
+"""Settings of a run, validated in one place; presets; YAML in and out."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from songscape.audio.features import SpectralSettings
+from songscape.cluster.algorithms import CLUSTERERS
+from songscape.text.embed import LyricsSettings
+
+RepresentationKind = Literal["raw", "pca", "ae", "vae"]
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AudioConfig(_Strict):
+    """Decoding and analysis settings."""
+
+    sample_rate: int = Field(22050, ge=8000)
+    excerpt_seconds: float | None = Field(30.0, gt=0)
+    n_fft: int = Field(2048, ge=64)
+    hop_length: int = Field(512, ge=16)
+    n_mels: int = Field(64, ge=8)
+    n_mfcc: int = Field(20, ge=2)
+    patch_frames: int = Field(128, ge=8)
+    workers: int | None = Field(None, ge=1)
+
+    def spectral(self) -> SpectralSettings:
+        return SpectralSettings(self.sample_rate, self.n_fft, self.hop_length, self.n_mels,
+                                self.n_mfcc, self.patch_frames)
+
+
+class LyricsConfig(_Strict):
+    """TF-IDF + SVD settings for lyrics."""
+
+    n_components: int = Field(32, ge=1)
+    min_df: int = Field(2, ge=1)
+
+    def settings(self) -> LyricsSettings:
+        return LyricsSettings(n_components=self.n_components, min_df=self.min_df)
+
+
+class RepresentationSpec(_Strict):
+    """One representation in the grid: a named estimator of ``kind`` fed one input block."""
+
+    name: str
+    kind: RepresentationKind
+    input: Literal["audio", "lyrics"] = "audio"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ClustererSpec(_Strict):
+    """One clusterer in the grid, by registry name."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, name: str) -> str:
+        if name not in CLUSTERERS:
+            raise ValueError(f"unknown clusterer '{name}'{_suggestion(name, CLUSTERERS)}")
+        return name
+
+
+class RunConfig(_Strict):
+    """Everything a run needs besides its data."""
+
+    name: str = "run"
+    preset: str = "custom"
+    audio: AudioConfig = Field(default_factory=AudioConfig)
+    lyrics: LyricsConfig = Field(default_factory=LyricsConfig)
+    representations: list[RepresentationSpec]
+    clusterers: list[ClustererSpec]
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+    n_clusters: int | None = Field(None, ge=2)
+    label_columns: list[str] | None = None
+    map_method: Literal["tsne"] = "tsne"
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "RunConfig":
+        names = [spec.name for spec in self.representations]
+        if len(names) != len(set(names)):
+            raise ValueError(f"representation names must be unique: {names}")
+        return self
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+def _suggestion(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _easy() -> dict[str, Any]:
+    return {
+        "preset": "easy",
+        "representations": [
+            {"name": "raw", "kind": "raw"},
+            {"name": "pca", "kind": "pca", "params": {"n_components": 16}},
+            {"name": "ae", "kind": "ae", "params": {"latent_dim": 8}},
+            {"name": "vae", "kind": "vae", "params": {"latent_dim": 8, "beta": 1.0}},
+            {"name": "lyrics", "kind": "raw", "input": "lyrics"},
+        ],
+        "clusterers": [{"name": "kmeans"}],
+    }
+
+
+PRESETS: dict[str, Any] = {"easy": _easy}
+
+
+def preset(preset_name: str, **overrides: Any) -> RunConfig:
+    """The named preset with top-level keys replaced by ``overrides``."""
+    if preset_name not in PRESETS:
+        raise ConfigError(f"unknown preset '{preset_name}'{_suggestion(preset_name, PRESETS)}; "
+                          f"known: {', '.join(PRESETS)}")
+    return validate_config({**PRESETS[preset_name](), **overrides}, source=f"preset {preset_name}")
+
+
+def with_overrides(config: RunConfig, **overrides: Any) -> RunConfig:
+    """A validated copy of ``config`` with top-level keys replaced."""
+    return validate_config({**config.model_dump(), **overrides}, source="options")
+
+
+def validate_config(data: dict[str, Any], source: str = "config") -> RunConfig:
+    """A `RunConfig` from plain data, or a `ConfigError` naming the first bad key."""
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        location = ".".join(str(part) for part in first["loc"])
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            valid = _valid_keys(first["loc"][:-1])
+            message = f"unknown key{_suggestion(str(first['loc'][-1]), valid)}"
+        raise ConfigError(f"{source}: {location}: {message}") from None
+
+
+def _valid_keys(parent: tuple[Any, ...]) -> list[str]:
+    model: type[BaseModel] = RunConfig
+    for part in parent:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[str(part)].annotation
+        inner = getattr(annotation, "__args__", (annotation,))[0]
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            model = inner
+    return list(model.model_fields)
+
+
+def load_config(path: Path) -> RunConfig:
+    """Read and validate a YAML config; a ``preset`` key fills in whatever the file leaves out."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8-sig")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"{path}: cannot read YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys to values")
+    base = PRESETS[data["preset"]]() if data.get("preset") in PRESETS else {}
+    return validate_config({**base, **data}, source=str(path))

@@ -1,0 +1,149 @@
+"""The grid: representations × clusterers × seeds → results, labels and embeddings.
+
+Reads the collection, fills the workspace stage by stage (features, models, labels, results)
+and reuses every artifact whose key still matches.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from songscape.audio.extract import cached_audio_features
+from songscape.cluster.algorithms import cluster
+from songscape.cluster.metrics import NOISE, evaluate
+from songscape.collection import Collection
+from songscape.config import RepresentationSpec, RunConfig
+from songscape.models import REPRESENTATIONS, Representation, load_representation
+from songscape.models.base import CONFIG_FILE
+from songscape.text.embed import cached_lyrics_features
+from songscape.workspace import Workspace, content_key, write_csv, write_npz, write_parquet
+
+Log = Callable[[str], None]
+
+
+class PipelineError(RuntimeError):
+    """The run cannot go on; the message says why."""
+
+
+@dataclass
+class InputBlock:
+    """A feature matrix over all tracks, the rows usable for it, and the key of its artifact."""
+
+    values: np.ndarray
+    usable: np.ndarray
+    key: str
+
+
+@dataclass
+class RunOutcome:
+    """What a run produced, as written to the workspace."""
+
+    workspace: Workspace
+    tracks: pd.DataFrame
+    results: pd.DataFrame
+    label_columns: list[str]
+    models_trained: int
+    models_reused: int
+
+
+def _fitted_model(spec: RepresentationSpec, seed: int, block: InputBlock, workspace: Workspace,
+                  ) -> tuple[Representation, float, bool]:
+    """The model for (spec, seed, input): loaded when saved before, else fitted and saved.
+    Returns it with its fit time in seconds and whether it was reused."""
+    directory = workspace.model_dir(spec.name, content_key(spec.kind, spec.params, seed, block.key))
+    config_path = directory / CONFIG_FILE
+    if config_path.exists():
+        fit_seconds = json.loads(config_path.read_text()).get("metadata", {}).get("fit_seconds", np.nan)
+        return load_representation(directory), float(fit_seconds), True
+    model = REPRESENTATIONS[spec.kind](random_state=seed, **spec.params)
+    started = time.perf_counter()
+    model.fit(block.values[block.usable])
+    fit_seconds = time.perf_counter() - started
+    model.save(directory, metadata={"fit_seconds": fit_seconds, "input": block.key})
+    return model, fit_seconds, False
+
+
+def _feature_blocks(config: RunConfig, tracks: pd.DataFrame, workspace: Workspace,
+                    log: Log) -> dict[str, InputBlock]:
+    """Audio and lyrics features; marks tracks whose audio failed as skipped in ``tracks``."""
+    audio, audio_path = cached_audio_features(workspace, tracks, config.audio, log)
+    tracks["duration_s"] = audio.duration_s
+    tracks["status"] = np.where(audio.ok, "ok", "skipped")
+    tracks["reason"] = audio.errors
+    write_parquet(tracks, workspace.tracks)
+    for track_id, reason in zip(tracks["track_id"][~audio.ok], tracks["reason"][~audio.ok]):
+        log(f"skipped {track_id}: {reason}")
+    if not audio.ok.any():
+        raise PipelineError(f"every one of the {len(tracks)} audio files failed; "
+                            f"first: {tracks['path'].iloc[0]}: {tracks['reason'].iloc[0]}")
+    lyrics, lyrics_path = cached_lyrics_features(workspace, list(tracks["lyrics"]),
+                                                 config.lyrics.settings(), log)
+    return {"audio": InputBlock(audio.stats, audio.ok, audio_path.stem),
+            "lyrics": InputBlock(lyrics.vectors, audio.ok & lyrics.has_lyrics, lyrics_path.stem)}
+
+
+def run_experiment(config: RunConfig, collection: Collection, workspace: Workspace,
+                   log: Log = print) -> RunOutcome:
+    """Run the whole grid on ``collection`` and write every artifact into ``workspace``."""
+    tracks = collection.tracks.copy()
+    blocks = _feature_blocks(config, tracks, workspace, log)
+    ok = tracks["status"].to_numpy() == "ok"
+    label_columns = config.label_columns if config.label_columns is not None else collection.label_columns
+    truth = {column: tracks.loc[ok, column].to_numpy(dtype=object) for column in label_columns}
+    track_ids = tracks.loc[ok, "track_id"].to_numpy(dtype=str)
+    rows: list[dict[str, object]] = []
+    trained = reused = 0
+    for spec in config.representations:
+        block = blocks[spec.input]
+        usable = block.usable[ok]  # rows of the ok tracks that this input covers
+        if usable.sum() < max(3, config.n_clusters or 0):
+            log(f"{spec.name}: only {int(usable.sum())} tracks have {spec.input} features; skipped")
+            continue
+        labels_by_algorithm: dict[str, dict[str, np.ndarray]] = {c.name: {} for c in config.clusterers}
+        for seed in config.seeds:
+            model, fit_seconds, was_reused = _fitted_model(spec, seed, block, workspace)
+            reused, trained = reused + was_reused, trained + (not was_reused)
+            covered = model.transform(block.values[block.usable])
+            embedding = np.full((len(usable), covered.shape[1]), np.nan, dtype=np.float32)
+            embedding[usable] = covered
+            write_npz(workspace.embedding(spec.name, seed), track_id=track_ids, embedding=embedding)
+            for clusterer in config.clusterers:
+                started = time.perf_counter()
+                labels = np.full(len(usable), NOISE, dtype=np.int64)
+                labels[usable] = cluster(clusterer.name, covered, config.n_clusters, seed,
+                                         **clusterer.params)
+                cluster_seconds = time.perf_counter() - started
+                labels_by_algorithm[clusterer.name][f"seed_{seed}"] = labels
+                metrics = evaluate(np.nan_to_num(embedding), labels, truth, random_state=seed)
+                rows.append({"representation": spec.name, "kind": spec.kind, "input": spec.input,
+                             "algorithm": clusterer.name, "seed": seed, "n_tracks": int(usable.sum()),
+                             "supervised_leak": False, "model_reused": was_reused,
+                             "fit_seconds": fit_seconds, "cluster_seconds": cluster_seconds,
+                             **metrics})
+        for algorithm, columns in labels_by_algorithm.items():
+            write_parquet(pd.DataFrame({"track_id": track_ids, **columns}),
+                          workspace.labels(spec.name, algorithm))
+        log(f"{spec.name}: {len(config.seeds)} seed(s) done")
+    results = pd.DataFrame(rows)
+    write_parquet(results, workspace.results_parquet)
+    write_csv(results, workspace.results_csv)
+    return RunOutcome(workspace, tracks, results, label_columns, trained, reused)
+
+
+def summarize(results: pd.DataFrame, metrics: list[str], digits: int = 3) -> pd.DataFrame:
+    """Mean ± std over seeds per (representation, algorithm), one text cell per metric."""
+    grouped = results.groupby(["representation", "algorithm"], sort=False)
+    summary = grouped[metrics].agg(["mean", "std"])
+    table = pd.DataFrame(index=summary.index)
+    for metric in metrics:
+        mean, std = summary[(metric, "mean")], summary[(metric, "std")].fillna(0.0)
+        table[metric] = [f"{m:.{digits}f} ± {s:.{digits}f}" if np.isfinite(m) else "n/a"
+                         for m, s in zip(mean, std)]
+    table["seeds"] = grouped.size()
+    return table.reset_index()

@@ -1,0 +1,99 @@
+"""The estimator contract shared by every representation (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from songscape.workspace import write_text
+
+CONFIG_FILE = "config.json"
+
+
+class Representation(ABC):
+    """fit(X) learns a mapping, transform(X) returns an (n, d) embedding; save/load round-trip.
+
+    Parameters are the keyword arguments of ``__init__``, kept as attributes of the same name
+    (as in scikit-learn), so ``get_params`` and ``load`` need nothing else.
+    """
+
+    kind: str = ""
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor parameters of this class and its bases, with their current values."""
+        names: list[str] = []
+        for cls in type(self).__mro__:
+            if "__init__" in vars(cls) and issubclass(cls, Representation):
+                for name, parameter in inspect.signature(cls.__init__).parameters.items():
+                    if name != "self" and parameter.kind == parameter.POSITIONAL_OR_KEYWORD:
+                        names.append(name) if name not in names else None
+        return {name: getattr(self, name) for name in names}
+
+    @abstractmethod
+    def fit(self, X: np.ndarray) -> "Representation":
+        """Learn from X of shape (n_samples, n_features)."""
+
+    @abstractmethod
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Embed X of shape (n_samples, n_features) into (n_samples, n_components)."""
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        return self.fit(X).transform(X)
+
+    def save(self, directory: Path, metadata: dict[str, Any] | None = None) -> None:
+        """Write ``config.json`` (with optional ``metadata``, such as fit time) and the learned
+        state into ``directory``."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self._save_state(directory)
+        config = {"class": f"{type(self).__module__}.{type(self).__qualname__}",
+                  "kind": self.kind, "params": self.get_params(), "metadata": metadata or {}}
+        write_text(directory / CONFIG_FILE, json.dumps(config, indent=2, default=list))
+
+    @classmethod
+    def load(cls, directory: Path) -> "Representation":
+        """Rebuild a fitted representation written by `save`."""
+        config = json.loads((Path(directory) / CONFIG_FILE).read_text())
+        params = {k: tuple(v) if isinstance(v, list) else v for k, v in config["params"].items()}
+        instance = cls(**params)
+        instance._load_state(Path(directory))
+        return instance
+
+    @abstractmethod
+    def _save_state(self, directory: Path) -> None: ...
+
+    @abstractmethod
+    def _load_state(self, directory: Path) -> None: ...
+
+
+def load_representation(directory: Path) -> Representation:
+    """Load whichever representation class wrote ``directory``."""
+    config = json.loads((Path(directory) / CONFIG_FILE).read_text())
+    module_name, _, class_name = config["class"].rpartition(".")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    return cls.load(directory)
+
+
+class Standardizer:
+    """Per-feature zero mean and unit variance; constant features are left centred."""
+
+    def __init__(self, mean: np.ndarray | None = None, scale: np.ndarray | None = None) -> None:
+        self.mean, self.scale = mean, scale
+
+    def fit(self, X: np.ndarray) -> "Standardizer":
+        self.mean = X.mean(axis=0)
+        std = X.std(axis=0)
+        self.scale = np.where(std > 1e-12, std, 1.0)
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return ((X - self.mean) / self.scale).astype(np.float32)
+
+    def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
+        return Z * self.scale + self.mean

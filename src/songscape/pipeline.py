@@ -1,0 +1,78 @@
+"""One call from a folder of audio (plus an optional table) to results and a report."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from songscape.collection import Collection, load_collection
+from songscape.config import RunConfig
+from songscape.experiment import RunOutcome, run_experiment, summarize
+from songscape.report.summary import RUN_FILE, headline_metrics, write_report
+from songscape.workspace import Workspace, write_text
+
+
+@dataclass(frozen=True)
+class CollectionSource:
+    """Where the collection comes from and how to read its table."""
+
+    audio_dir: Path
+    table: Path | None = None
+    id_column: str | None = None
+    lyrics_column: str | None = None
+
+
+def _describe_collection(collection: Collection, console: Console) -> None:
+    tracks = collection.tracks
+    console.print(f"collection: {len(tracks)} audio files, "
+                  f"{int((tracks['lyrics'] != '').sum())} with lyrics, "
+                  f"label columns: {', '.join(collection.label_columns) or 'none'}")
+    for what, items in (("table rows without an audio file", collection.rows_without_file),
+                        ("audio files without a table row", collection.files_without_row)):
+        if items:
+            shown = "; ".join(items[:5]) + (" …" if len(items) > 5 else "")
+            console.print(f"[yellow]{len(items)} {what}[/yellow]: {shown}")
+    for warning in collection.warnings:
+        console.print(f"[yellow]warning[/yellow]: {warning}")
+
+
+def results_table(outcome: RunOutcome) -> Table:
+    """The mean ± std summary as a rich table for the terminal."""
+    metrics = headline_metrics(outcome.label_columns)[1:]  # coverage is in the report
+    summary = summarize(outcome.results, metrics, digits=2)
+    table = Table(title="results (mean ± std over seeds)")
+    for column in summary.columns:
+        table.add_column(column, justify="left" if column in ("representation", "algorithm") else "right")
+    for row in summary.itertuples(index=False):
+        table.add_row(*(str(value) for value in row))
+    return table
+
+
+def run_pipeline(config: RunConfig, source: CollectionSource, workspace_root: Path,
+                 console: Console | None = None) -> tuple[RunOutcome, Path]:
+    """Read the collection, run the grid, write ``run.json`` and the report; return the
+    outcome and the report's path."""
+    console = console or Console()
+    collection = load_collection(source.audio_dir, source.table, id_column=source.id_column,
+                                 lyrics_column=source.lyrics_column,
+                                 label_columns=config.label_columns)
+    _describe_collection(collection, console)
+    workspace = Workspace(workspace_root)
+    write_text(workspace.root / "config.yaml", config.to_yaml())
+    outcome = run_experiment(config, collection, workspace, log=console.print)
+    run_record = {
+        "name": config.name, "config_yaml": config.to_yaml(),
+        "audio_dir": str(source.audio_dir), "table": str(source.table) if source.table else None,
+        "label_columns": outcome.label_columns,
+        "rows_without_file": collection.rows_without_file,
+        "files_without_row": collection.files_without_row, "warnings": collection.warnings,
+    }
+    write_text(workspace.root / RUN_FILE, json.dumps(run_record, ensure_ascii=False, indent=2))
+    console.print(f"models: {outcome.models_trained} trained, {outcome.models_reused} reused")
+    console.print(results_table(outcome))
+    report = write_report(workspace)
+    return outcome, report

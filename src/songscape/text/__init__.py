@@ -1,0 +1,1 @@
+"""Lyrics: Unicode-correct normalisation, script-aware tokens, vector representations."""
