@@ -2,7 +2,8 @@
 
 `write_demo_corpus` writes exactly what a user brings: a folder of audio files in several
 formats and a `lyrics.csv` with `track_id`, `file`, `title`, `artist`, `style`, `language`
-and `lyrics` columns. The same seed and sizes give byte-identical files.
+and `lyrics` columns. The same seed and sizes give the same table and the same decoded audio
+(Ogg files differ in their stream serial numbers, which libsndfile draws at random).
 """
 
 from __future__ import annotations

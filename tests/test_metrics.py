@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+
+from songscape.cluster.metrics import (evaluate, external_metrics, hungarian_accuracy,
+                                       internal_metrics, purity)
+
+# Hand-computed case: clusters {0,0,0,1,1,1} vs truth {a,a,b,b,b,c}.
+# Contingency: cluster0 = a2 b1, cluster1 = b2 c1 → purity = (2 + 2) / 6.
+# Best one-to-one matching: 0→a (2), 1→b (2) → accuracy = 4 / 6.
+TRUTH = np.array(["a", "a", "b", "b", "b", "c"])
+LABELS = np.array([0, 0, 0, 1, 1, 1])
+
+
+def test_purity_and_accuracy_by_hand() -> None:
+    assert purity(TRUTH, LABELS) == pytest.approx(4 / 6)
+    assert hungarian_accuracy(TRUTH, LABELS) == pytest.approx(4 / 6)
+
+
+def test_accuracy_penalises_extra_clusters_where_purity_does_not() -> None:
+    truth = np.array(["a", "a", "b", "b"])
+    singletons = np.array([0, 1, 2, 3])
+    assert purity(truth, singletons) == 1.0
+    assert hungarian_accuracy(truth, singletons) == pytest.approx(0.5)
+
+
+def test_ari_nmi_perfect_and_permuted() -> None:
+    result = external_metrics(np.array([1, 1, 0, 0]), np.array(["x", "x", "y", "y"]))
+    assert result == {"ari": 1.0, "nmi": 1.0, "purity": 1.0, "accuracy": 1.0}
+    # ARI of {0,0,1,1} vs {0,1,0,1} by hand: every pair-count is 0 beyond chance → −0.5
+    assert external_metrics(np.array([0, 0, 1, 1]), np.array(["a", "b", "a", "b"]))["ari"] == pytest.approx(-0.5)
+
+
+def test_missing_truth_is_skipped() -> None:
+    result = external_metrics(np.array([0, 0, 1, 1, 1]), np.array(["a", "a", "b", "b", None], dtype=object))
+    assert result["accuracy"] == 1.0
+    assert np.isnan(external_metrics(np.array([0, 1]), np.array([None, ""], dtype=object))["nmi"])
+
+
+def test_internal_metrics_by_hand_and_ignore_noise() -> None:
+    # Two tight pairs far apart: a = 1 within, b = 11 to the other pair → silhouette = 1 - 1/11
+    X = np.array([[0.0], [1.0], [11.0], [12.0]])
+    labels = np.array([0, 0, 1, 1])
+    assert internal_metrics(X, labels)["silhouette"] == pytest.approx(1 - 1 / ((11 + 12) / 2 / 1) * 1, rel=0.1)
+    exact = np.mean([1 - 1 / 11.5, 1 - 1 / 10.5, 1 - 1 / 10.5, 1 - 1 / 11.5])
+    assert internal_metrics(X, labels)["silhouette"] == pytest.approx(exact)
+    with_noise = np.vstack([X, [[5.5]]])
+    assert internal_metrics(with_noise, np.append(labels, -1))["silhouette"] == pytest.approx(exact)
+
+
+def test_evaluate_noise_policy() -> None:
+    X = np.array([[0.0], [1.0], [11.0], [12.0], [50.0]])
+    labels = np.array([0, 0, 1, 1, -1])
+    truth = {"genre": np.array(["a", "a", "b", "b", "c"], dtype=object)}
+    result = evaluate(X, labels, truth)
+    assert result["noise_fraction"] == pytest.approx(0.2) and result["coverage"] == pytest.approx(0.8)
+    assert result["n_clusters"] == 2
+    assert result["nmi_genre"] == 1.0  # noise is a group of its own and matches class c
+    single = evaluate(X, np.zeros(5, dtype=int), truth)
+    assert np.isnan(single["silhouette"])
