@@ -135,15 +135,3 @@ def run_experiment(config: RunConfig, collection: Collection, workspace: Workspa
     write_csv(results, workspace.results_csv)
     return RunOutcome(workspace, tracks, results, label_columns, trained, reused)
 
-
-def summarize(results: pd.DataFrame, metrics: list[str], digits: int = 3) -> pd.DataFrame:
-    """Mean ± std over seeds per (representation, algorithm), one text cell per metric."""
-    grouped = results.groupby(["representation", "algorithm"], sort=False)
-    summary = grouped[metrics].agg(["mean", "std"])
-    table = pd.DataFrame(index=summary.index)
-    for metric in metrics:
-        mean, std = summary[(metric, "mean")], summary[(metric, "std")].fillna(0.0)
-        table[metric] = [f"{m:.{digits}f} ± {s:.{digits}f}" if np.isfinite(m) else "n/a"
-                         for m, s in zip(mean, std)]
-    table["seeds"] = grouped.size()
-    return table.reset_index()

@@ -11,8 +11,9 @@ from rich.table import Table
 
 from songscape.collection import Collection, load_collection
 from songscape.config import RunConfig
-from songscape.experiment import RunOutcome, run_experiment, summarize
-from songscape.report.summary import RUN_FILE, headline_metrics, write_report
+from songscape.experiment import RunOutcome, run_experiment
+from songscape.report.summary import RUN_FILE, write_report
+from songscape.report.tables import headline_metrics, summarize
 from songscape.workspace import Workspace, write_text
 
 

@@ -15,6 +15,10 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pandas as pd
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn,
+                           TimeRemainingColumn)
+from rich.text import Text
 
 from songscape.audio.decode import DecodeError, centre_excerpt, decode
 from songscape.audio.features import SpectralSettings, stat_names, track_features
@@ -65,17 +69,34 @@ def extract_track(path: str, settings: SpectralSettings, excerpt_seconds: float 
         return TrackFeatures(None, None, float("nan"), str(error))
 
 
+class _RateColumn(ProgressColumn):
+    """Tracks per second."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed or 0.0:.1f} tracks/s")
+
+
+def _progress_bar() -> Progress:
+    """Tracks done, tracks/s and time left, on stderr; cleared when finished."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    _RateColumn(), TimeRemainingColumn(), console=Console(stderr=True),
+                    transient=True)
+
+
 def extract_collection(paths: list[str], settings: SpectralSettings,
                        excerpt_seconds: float | None, n_stats: int,
                        workers: int | None = None) -> CollectionFeatures:
     """Features of every path, computed on ``workers`` processes (default: all cores)."""
     workers = workers or os.cpu_count() or 1
     args = ([settings] * len(paths), [excerpt_seconds] * len(paths))
-    if workers == 1 or len(paths) < 8:
-        results = list(map(extract_track, paths, *args))
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(extract_track, paths, *args, chunksize=4))
+    with _progress_bar() as bar:
+        task = bar.add_task("extracting audio features", total=len(paths))
+        if workers == 1 or len(paths) < 8:
+            results = [bar.advance(task) or r for r in map(extract_track, paths, *args)]
+        else:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                results = [bar.advance(task) or r
+                           for r in pool.map(extract_track, paths, *args, chunksize=4)]
     n = len(paths)
     stats = np.full((n, n_stats), np.nan, dtype=np.float32)
     mel = np.zeros((n, settings.n_mels, settings.patch_frames), dtype=np.float32)

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from songscape.cluster.metrics import EXTERNAL, INTERNAL
-from songscape.experiment import summarize
+from songscape.cluster.metrics import EXTERNAL
 from songscape.report.figures import map_2d, plot_latent_map, plot_metric_bars
+from songscape.report.tables import headline_metrics, summarize
 from songscape.workspace import Workspace, read_npz, write_text
 
 RUN_FILE = "run.json"
@@ -27,12 +27,6 @@ img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
 pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.85em; }
 .note { color: #555; font-size: 0.9em; }
 """
-
-
-def headline_metrics(label_columns: list[str]) -> list[str]:
-    """Metric columns shown in summaries: internal ones, then NMI and ARI per label column."""
-    return ["coverage", *INTERNAL,
-            *(f"{name}_{column}" for column in label_columns for name in ("nmi", "ari"))]
 
 
 def _table(frame: pd.DataFrame) -> str:
