@@ -114,3 +114,11 @@ def test_script_language() -> None:
     assert script_language("আমি তোমায় ভালোবাসি") == "bangla"
     assert script_language("ami tomay bhalobashi") == "unknown"
     assert script_language("  ") is None
+
+
+def test_parquet_table_with_numbers_and_missing_values(folder: Path, tmp_path: Path) -> None:
+    table = tmp_path / "meta.parquet"
+    pd.DataFrame({"track_id": ["a", "b"], "year": [1990, 2001], "genre": ["rock", None]}).to_parquet(table)
+    tracks = load_collection(folder, table, label_columns=["year", "genre"]).tracks.set_index("track_id")
+    assert tracks.loc["a", "year"] == "1990" and tracks.loc["a", "genre"] == "rock"
+    assert pd.isna(tracks.loc["b", "genre"])
