@@ -21,7 +21,7 @@ _STYLE = """
 body { font-family: system-ui, 'Noto Sans Bengali', sans-serif; margin: 2em auto; max-width: 1200px;
        color: #222; padding: 0 1em; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0 1.5em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; white-space: nowrap; }
 th { background: #f3f3f3; } td:first-child, td:nth-child(2) { text-align: left; }
 img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
 pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.85em; }
