@@ -41,13 +41,18 @@ def _describe_collection(collection: Collection, console: Console) -> None:
         console.print(f"[yellow]warning[/yellow]: {warning}")
 
 
+_SHORT_HEADERS = {"n_clusters": "k", "silhouette": "silhouette", "calinski_harabasz": "CH",
+                  "davies_bouldin": "DB"}
+
+
 def results_table(outcome: RunOutcome) -> Table:
     """The mean ± std summary as a rich table for the terminal."""
-    metrics = headline_metrics(outcome.label_columns)[1:]  # coverage is in the report
+    metrics = [m for m in headline_metrics(outcome.label_columns) if m != "coverage"]  # in the report
     summary = summarize(outcome.results, metrics, digits=2)
     table = Table(title="results (mean ± std over seeds)")
     for column in summary.columns:
-        table.add_column(column, justify="left" if column in ("representation", "algorithm") else "right")
+        header = _SHORT_HEADERS.get(column, column.replace("_", " ", 1))
+        table.add_column(header, justify="left" if column in ("representation", "algorithm") else "right")
     for row in summary.itertuples(index=False):
         table.add_row(*(str(value) for value in row))
     return table

@@ -9,8 +9,9 @@ from songscape.cluster.metrics import INTERNAL
 
 
 def headline_metrics(label_columns: list[str]) -> list[str]:
-    """Metric columns shown in summaries: coverage, internal ones, NMI and ARI per label column."""
-    return ["coverage", *INTERNAL,
+    """Metric columns shown in summaries: cluster count, coverage, internal metrics, then NMI
+    and ARI per label column."""
+    return ["n_clusters", "coverage", *INTERNAL,
             *(f"{name}_{column}" for column in label_columns for name in ("nmi", "ari"))]
 
 
