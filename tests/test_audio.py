@@ -92,8 +92,8 @@ def test_collection_keeps_order_and_skips_bad_rows(tmp_path: Path) -> None:
     bad = tmp_path / "bad.flac"
     bad.write_bytes(b"nope")
     paths = [str(good[0]), str(bad), str(good[1]), str(good[2])]
-    features = extract_collection(paths, SETTINGS, 30.0, len(stat_names(SETTINGS)), workers=2)
+    features = extract_collection(paths, SETTINGS, 30.0, workers=2)
     assert list(features.ok) == [True, False, True, True]
     assert np.isnan(features.stats[1]).all() and np.isfinite(features.stats[[0, 2, 3]]).all()
-    single = extract_collection(paths, SETTINGS, 30.0, len(stat_names(SETTINGS)), workers=1)
+    single = extract_collection(paths, SETTINGS, 30.0, workers=1)
     assert np.array_equal(single.stats[[0, 2, 3]], features.stats[[0, 2, 3]])

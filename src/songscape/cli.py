@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -24,7 +24,7 @@ DEFAULT_RUNS = Path("songscape-runs")
 _USER_ERRORS = (CollectionError, ConfigError, PipelineError, ClusteringError)
 
 
-def _fail(error: Exception) -> None:
+def _fail(error: Exception) -> NoReturn:
     console.print(f"[red]error:[/red] {error}")
     raise typer.Exit(code=2)
 

@@ -261,4 +261,4 @@ def load_collection(audio_dir: Path, table: Path | None = None, *, id_column: st
         record.update(status="ok", reason="")
         records.append(record)
     tracks = pd.DataFrame.from_records(records)
-    return Collection(tracks, [c for c in labels], rows_without_file, files_without_row, warnings)
+    return Collection(tracks, labels, rows_without_file, files_without_row, warnings)

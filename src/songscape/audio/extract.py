@@ -84,8 +84,7 @@ def _progress_bar() -> Progress:
 
 
 def extract_collection(paths: list[str], settings: SpectralSettings,
-                       excerpt_seconds: float | None, n_stats: int,
-                       workers: int | None = None) -> CollectionFeatures:
+                       excerpt_seconds: float | None, workers: int | None = None) -> CollectionFeatures:
     """Features of every path, computed on ``workers`` processes (default: all cores)."""
     workers = workers or os.cpu_count() or 1
     args = ([settings] * len(paths), [excerpt_seconds] * len(paths))
@@ -98,7 +97,7 @@ def extract_collection(paths: list[str], settings: SpectralSettings,
                 results = [bar.advance(task) or r
                            for r in pool.map(extract_track, paths, *args, chunksize=4)]
     n = len(paths)
-    stats = np.full((n, n_stats), np.nan, dtype=np.float32)
+    stats = np.full((n, len(stat_names(settings))), np.nan, dtype=np.float32)
     mel = np.zeros((n, settings.n_mels, settings.patch_frames), dtype=np.float32)
     for row, result in enumerate(results):
         if not result.error:
@@ -122,7 +121,7 @@ def cached_audio_features(workspace: Workspace, tracks: pd.DataFrame, audio: Aud
                                   [str(e) for e in stored["errors"]]), path
     started = time.perf_counter()
     features = extract_collection(list(tracks["path"]), settings, audio.excerpt_seconds,
-                                  len(stat_names(settings)), audio.workers)
+                                  audio.workers)
     write_npz(path, stats=features.stats, mel=features.mel, duration_s=features.duration_s,
               errors=np.array(features.errors, dtype=str), names=np.array(stat_names(settings)),
               track_id=tracks["track_id"].to_numpy(dtype=str))
