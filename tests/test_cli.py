@@ -73,7 +73,8 @@ def test_run_on_user_folder_skips_broken_file(user_folder: tuple[Path, Path], tm
     result = runner.invoke(app, ["run", "--audio", str(audio), "--table", str(table), "--k", "2",
                                  "--seeds", "1", "--workspace", str(workspace)])
     assert result.exit_code == 0, result.output
-    assert "skipped broken:" in result.output and "1 table rows without an audio file" in result.output
+    assert "skipped broken (" in result.output and "1 table rows without an audio file" in result.output
+    assert "skipped 1 of 7 tracks: cannot decode (1)" in result.output
     tracks = pd.read_parquet(workspace / "tracks.parquet").set_index("track_id")
     assert tracks.loc["broken", "status"] == "skipped" and "cannot decode" in tracks.loc["broken", "reason"]
     assert (tracks.drop(index="broken")["status"] == "ok").all()

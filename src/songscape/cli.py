@@ -44,7 +44,8 @@ def demo(
     console.print(f"demo corpus: {tracks} tracks in {corpus_dir} "
                   f"({time.perf_counter() - started:.1f} s)")
     config = preset("easy", name="demo", seeds=list(range(seeds)), n_clusters=4,
-                    label_columns=["style", "language"])
+                    label_columns=["style", "language"],
+                    audio={"excerpt_seconds": round(0.85 * seconds, 2)})  # no track is shorter
     console.print("k = 4: the number of styles the corpus was generated with")
     try:
         _, report = run_pipeline(config, CollectionSource(corpus_dir, table), workspace, console)

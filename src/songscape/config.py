@@ -9,6 +9,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from songscape.audio.decode import ExcerptSpec
 from songscape.audio.features import SpectralSettings
 from songscape.cluster.algorithms import CLUSTERERS
 from songscape.text.embed import LyricsSettings
@@ -28,13 +29,18 @@ class AudioConfig(_Strict):
     """Decoding and analysis settings."""
 
     sample_rate: int = Field(22050, ge=8000)
+    excerpt: Literal["centre", "start", "crops"] = "centre"
     excerpt_seconds: float | None = Field(30.0, gt=0)
+    crops: int = Field(3, ge=1)
     n_fft: int = Field(2048, ge=64)
     hop_length: int = Field(512, ge=16)
     n_mels: int = Field(64, ge=8)
     n_mfcc: int = Field(20, ge=2)
     patch_frames: int = Field(128, ge=8)
     workers: int | None = Field(None, ge=1)
+
+    def excerpt_spec(self) -> ExcerptSpec:
+        return ExcerptSpec(self.excerpt, self.excerpt_seconds, self.crops)
 
     def spectral(self) -> SpectralSettings:
         return SpectralSettings(self.sample_rate, self.n_fft, self.hop_length, self.n_mels,

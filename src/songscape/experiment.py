@@ -74,18 +74,29 @@ def _feature_blocks(config: RunConfig, tracks: pd.DataFrame, workspace: Workspac
     """Audio and lyrics features; marks tracks whose audio failed as skipped in ``tracks``."""
     audio, audio_path = cached_audio_features(workspace, tracks, config.audio, log)
     tracks["duration_s"] = audio.duration_s
+    tracks["padded"] = audio.padded
     tracks["status"] = np.where(audio.ok, "ok", "skipped")
     tracks["reason"] = audio.errors
     write_parquet(tracks, workspace.tracks)
-    for track_id, reason in zip(tracks["track_id"][~audio.ok], tracks["reason"][~audio.ok]):
-        log(f"skipped {track_id}: {reason}")
+    _log_skipped(tracks, log)
     if not audio.ok.any():
         raise PipelineError(f"every one of the {len(tracks)} audio files failed; "
                             f"first: {tracks['path'].iloc[0]}: {tracks['reason'].iloc[0]}")
     lyrics, lyrics_path = cached_lyrics_features(workspace, list(tracks["lyrics"]),
                                                  config.lyrics.settings(), log)
-    return {"audio": InputBlock(audio.stats, audio.ok, audio_path.stem),
-            "lyrics": InputBlock(lyrics.vectors, audio.ok & lyrics.has_lyrics, lyrics_path.stem)}
+    return {"audio": InputBlock(audio.stats, audio.ok, audio_path.name),
+            "lyrics": InputBlock(lyrics.vectors, audio.ok & lyrics.has_lyrics, lyrics_path.name)}
+
+
+def _log_skipped(tracks: pd.DataFrame, log: Log) -> None:
+    """One line per skipped track, then a count per kind of reason."""
+    skipped = tracks[tracks["status"] != "ok"]
+    for track_id, path, reason in zip(skipped["track_id"], skipped["path"], skipped["reason"]):
+        log(f"skipped {track_id} ({path}): {reason}")
+    if len(skipped):
+        kinds = skipped["reason"].str.split(r" \(|:", regex=True).str[0].value_counts()
+        summary = ", ".join(f"{kind} ({count})" for kind, count in kinds.items())
+        log(f"skipped {len(skipped)} of {len(tracks)} tracks: {summary}")
 
 
 def run_experiment(config: RunConfig, collection: Collection, workspace: Workspace,

@@ -104,7 +104,8 @@ class Workspace:
         return self.root / "report"
 
     def audio_features(self, key: str) -> Path:
-        return self.root / "features" / f"audio-{key}.npz"
+        """A folder: `stats.npy` and `mel.npy` memmaps plus `tracks.npz` (names, errors, …)."""
+        return self.root / "features" / f"audio-{key}"
 
     def lyrics_features(self, key: str) -> Path:
         return self.root / "features" / f"lyrics-{key}.npz"

@@ -1,13 +1,24 @@
-"""Decode an audio file to mono float32 at a target rate and cut an excerpt."""
+"""Decode an audio file to a mono float32 excerpt at a target rate.
+
+soundfile (libsndfile: wav, flac, ogg/vorbis, opus, mp3, aiff) reads only the samples the
+excerpt needs; PyAV (bundled FFmpeg: m4a/aac, wma, anything else) is the fallback. Resampling
+uses soxr. Every failure is a `DecodeError` whose message says what is wrong with the file.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import soundfile as sf
 import soxr
+
+ExcerptMode = Literal["centre", "start", "crops"]
+_SOUNDFILE_PREFIX = re.compile(r"^Error opening .*?: ")
+MIN_SECONDS = 0.5  # shorter tracks are skipped rather than padded by repetition
 
 
 class DecodeError(ValueError):
@@ -15,36 +26,121 @@ class DecodeError(ValueError):
 
 
 @dataclass(frozen=True)
+class ExcerptSpec:
+    """Which part of a track to analyse: the centre or the first ``seconds``, or ``crops``
+    evenly spaced crops of ``seconds / crops`` each. ``seconds=None`` takes the whole track."""
+
+    mode: ExcerptMode = "centre"
+    seconds: float | None = 30.0
+    crops: int = 3
+
+
+@dataclass(frozen=True)
 class Decoded:
-    """Mono samples at ``sample_rate`` and the full track's duration in seconds."""
+    """Mono excerpt at ``sample_rate``; the whole track's duration; whether the track was
+    shorter than the excerpt and was padded (by repeating it) to the excerpt's length."""
 
     samples: np.ndarray
     sample_rate: int
     duration_s: float
+    padded: bool = False
 
 
-def decode(path: Path, sample_rate: int) -> Decoded:
-    """Read ``path`` with soundfile, downmix to mono and resample to ``sample_rate`` with soxr."""
+def excerpt_segments(n_frames: int, rate: int, spec: ExcerptSpec) -> list[tuple[int, int]]:
+    """(start, length) of each segment to read, in source frames."""
+    if spec.seconds is None:
+        return [(0, n_frames)]
+    total = int(round(spec.seconds * rate))
+    if n_frames <= total:
+        return [(0, n_frames)]
+    if spec.mode == "start":
+        return [(0, total)]
+    if spec.mode == "centre":
+        return [((n_frames - total) // 2, total)]
+    length = total // spec.crops
+    starts = np.linspace(0, n_frames - length, spec.crops).astype(int)
+    return [(int(start), length) for start in starts]
+
+
+def _read_soundfile(path: Path, spec: ExcerptSpec) -> tuple[np.ndarray, int, float]:
+    with sf.SoundFile(str(path)) as handle:
+        rate, n_frames = handle.samplerate, handle.frames
+        pieces = []
+        for start, length in excerpt_segments(n_frames, rate, spec):
+            handle.seek(start)
+            pieces.append(handle.read(length, dtype="float32", always_2d=True))
+    data = np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
+    mono = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1)
+    return mono, rate, n_frames / rate
+
+
+def _to_float(array: np.ndarray) -> np.ndarray:
+    """Integer PCM scaled to [-1, 1]; float samples as they are."""
+    if array.dtype.kind == "i":
+        return array.astype(np.float32) / -float(np.iinfo(array.dtype).min)
+    if array.dtype.kind == "u":
+        middle = (float(np.iinfo(array.dtype).max) + 1) / 2
+        return (array.astype(np.float32) - middle) / middle
+    return array.astype(np.float32, copy=False)
+
+
+def _read_pyav(path: Path, spec: ExcerptSpec) -> tuple[np.ndarray, int, float]:
+    import av  # imported here: only files libsndfile cannot read need it
+
     try:
-        data, native_rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception as error:  # soundfile raises several types for unreadable input
-        raise DecodeError(f"cannot decode: {error}") from error
-    if data.shape[0] == 0:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise DecodeError("no audio stream in the file")
+            stream = container.streams.audio[0]
+            chunks = []
+            for frame in container.decode(stream):
+                array = _to_float(frame.to_ndarray())
+                if frame.format.is_planar:
+                    chunks.append(array.mean(axis=0))
+                else:  # interleaved: one row of channels × samples
+                    chunks.append(array.reshape(-1, len(frame.layout.channels)).mean(axis=1))
+            rate = stream.rate or stream.codec_context.sample_rate
+    except av.error.DecoderNotFoundError:
+        raise DecodeError("cannot decode: unsupported codec (no decoder for it)") from None
+    except av.error.FFmpegError as error:
+        raise DecodeError(f"cannot decode: {error.strerror}") from None
+    mono = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    duration = len(mono) / rate if rate else 0.0
+    pieces = [mono[start:start + length] for start, length in excerpt_segments(len(mono), rate, spec)]
+    return np.concatenate(pieces), rate, duration
+
+
+def decode(path: Path, sample_rate: int, spec: ExcerptSpec = ExcerptSpec()) -> Decoded:
+    """The excerpt of ``path`` given by ``spec`` as mono float32 at ``sample_rate``."""
+    path = Path(path)
+    try:
+        if path.stat().st_size == 0:
+            raise DecodeError("empty file (0 bytes)")
+        with open(path, "rb"):
+            pass
+    except PermissionError:
+        raise DecodeError("no permission to read the file") from None
+    except FileNotFoundError:
+        raise DecodeError("file not found") from None
+    try:
+        mono, rate, duration = _read_soundfile(path, spec)
+    except (sf.LibsndfileError, RuntimeError, ValueError) as soundfile_error:
+        try:
+            mono, rate, duration = _read_pyav(path, spec)
+        except DecodeError as error:
+            detail = _SOUNDFILE_PREFIX.sub("", str(soundfile_error))
+            raise DecodeError(f"{error} (soundfile: {detail})") from None
+    if len(mono) == 0:
         raise DecodeError("no audio samples")
-    mono = data.mean(axis=1)
-    if not np.all(np.isfinite(mono)):
+    if len(mono) < MIN_SECONDS * rate:
+        raise DecodeError(f"too short ({len(mono)} samples; at least {MIN_SECONDS} s needed)")
+    if rate != sample_rate:
+        mono = soxr.resample(mono, rate, sample_rate)
+    mono = np.ascontiguousarray(mono, dtype=np.float32)
+    if not np.isfinite(mono.sum()):
         raise DecodeError("audio contains NaN or infinite samples")
-    if native_rate != sample_rate:
-        mono = soxr.resample(mono, native_rate, sample_rate).astype(np.float32)
-    return Decoded(mono, sample_rate, data.shape[0] / native_rate)
-
-
-def centre_excerpt(samples: np.ndarray, sample_rate: int, seconds: float | None) -> np.ndarray:
-    """The centre ``seconds`` of ``samples`` (all of it when shorter or when ``seconds`` is None)."""
-    if seconds is None:
-        return samples
-    length = int(round(seconds * sample_rate))
-    if len(samples) <= length:
-        return samples
-    start = (len(samples) - length) // 2
-    return samples[start:start + length]
+    wanted = None if spec.seconds is None else int(round(spec.seconds * sample_rate))
+    padded = wanted is not None and len(mono) < wanted - 1
+    if padded:
+        mono = np.pad(mono, (0, wanted - len(mono)), mode="wrap")
+    return Decoded(mono, sample_rate, duration, padded)

@@ -1,33 +1,39 @@
 """Audio features for a whole collection: a parallel map of one pure function over tracks.
 
-A track that fails (cannot be decoded, silent, too short) is marked skipped with its reason;
-the others go on. Results keep the `tracks.parquet` row order.
+Each track's result is cached under its content hash and the settings, written by the worker
+as soon as it is done, so an interrupted run resumes where it stopped. The collection's
+features are streamed into `.npy` memmaps in `tracks.parquet` row order, so memory stays
+bounded whatever the collection size. A track that fails (cannot be decoded, silent, too short,
+unreadable) is marked skipped with its reason; the others go on.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 import pandas as pd
+from numpy.lib.format import open_memmap
 from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn,
                            TimeRemainingColumn)
 from rich.text import Text
 
-from songscape.audio.decode import DecodeError, centre_excerpt, decode
+from songscape.audio.decode import DecodeError, ExcerptSpec, decode
 from songscape.audio.features import SpectralSettings, stat_names, track_features
-from songscape.workspace import Workspace, content_key, read_npz, write_npz
+from songscape.workspace import Workspace, atomic_path, content_key, read_npz, write_npz
 
 if TYPE_CHECKING:
     from songscape.config import AudioConfig
 
 _SILENCE_PEAK = 1e-5  # -100 dBFS
+STATS_FILE, MEL_FILE, META_FILE = "stats.npy", "mel.npy", "tracks.npz"
 
 
 @dataclass(frozen=True)
@@ -37,36 +43,69 @@ class TrackFeatures:
     stats: np.ndarray | None
     mel: np.ndarray | None
     duration_s: float
+    padded: bool = False
     error: str = ""
+
+
+@dataclass(frozen=True)
+class TrackJob:
+    """What a worker needs for one track: where to read it and where to cache the result."""
+
+    path: str
+    cache_file: str | None
+    settings: SpectralSettings
+    excerpt: ExcerptSpec
 
 
 @dataclass
 class CollectionFeatures:
-    """Features of every track in row order; rows of skipped tracks hold NaN and ``ok`` False."""
+    """Features of every track in row order (memmaps when read from disk); rows of skipped
+    tracks hold NaN statistics and an error."""
 
     stats: np.ndarray  # (n, n_stats)
     mel: np.ndarray  # (n, n_mels, patch_frames)
     duration_s: np.ndarray  # (n,)
+    padded: np.ndarray  # (n,) bool
     errors: list[str]
+    computed: int = 0  # tracks extracted in this call; the rest came from the per-track cache
 
     @property
     def ok(self) -> np.ndarray:
         return np.array([not e for e in self.errors])
 
 
-def extract_track(path: str, settings: SpectralSettings, excerpt_seconds: float | None) -> TrackFeatures:
-    """Decode ``path``, cut the centre excerpt and compute its features; never raises for bad audio."""
+def extract_track(path: str, settings: SpectralSettings, excerpt: ExcerptSpec = ExcerptSpec()) -> TrackFeatures:
+    """Decode ``path``, cut the excerpt and compute its features; never raises for bad audio."""
     try:
-        decoded = decode(Path(path), settings.sample_rate)
-        samples = centre_excerpt(decoded.samples, settings.sample_rate, excerpt_seconds)
-        if len(samples) < settings.n_fft:
-            raise DecodeError(f"too short ({len(samples)} samples after decoding)")
-        if np.max(np.abs(samples)) < _SILENCE_PEAK:
+        decoded = decode(Path(path), settings.sample_rate, excerpt)
+        if len(decoded.samples) < settings.n_fft:
+            raise DecodeError(f"too short ({len(decoded.samples)} samples after decoding)")
+        if np.max(np.abs(decoded.samples)) < _SILENCE_PEAK:
             raise DecodeError("silent (peak below -100 dBFS)")
-        stats, mel = track_features(samples, settings)
-        return TrackFeatures(stats, mel, decoded.duration_s)
+        stats, mel = track_features(decoded.samples, settings)
+        return TrackFeatures(stats, mel, decoded.duration_s, decoded.padded)
     except (DecodeError, OSError) as error:
-        return TrackFeatures(None, None, float("nan"), str(error))
+        return TrackFeatures(None, None, float("nan"), error=str(error))
+
+
+def _run_job(job: TrackJob) -> TrackFeatures:
+    """Extract one track and, when it worked, cache it at once (atomically)."""
+    result = extract_track(job.path, job.settings, job.excerpt)
+    if job.cache_file and not result.error:
+        with atomic_path(Path(job.cache_file)) as tmp:
+            with open(tmp, "wb") as handle:
+                np.savez(handle, stats=result.stats, mel=result.mel,
+                         duration_s=result.duration_s, padded=result.padded)
+    return result
+
+
+def _from_cache(cache_file: Path) -> TrackFeatures | None:
+    try:
+        stored = read_npz(cache_file)
+    except (OSError, ValueError, KeyError):
+        return None  # missing or damaged: extract again
+    return TrackFeatures(stored["stats"], stored["mel"], float(stored["duration_s"]),
+                         bool(stored["padded"]))
 
 
 class _RateColumn(ProgressColumn):
@@ -83,48 +122,95 @@ def _progress_bar() -> Progress:
                     transient=True)
 
 
+def _results(jobs: list[TrackJob], cached: dict[int, TrackFeatures], workers: int) -> Iterator[TrackFeatures]:
+    """Results in job order: cached ones directly, the rest from the process pool."""
+    pending = [job for index, job in enumerate(jobs) if index not in cached]
+    if workers == 1 or len(pending) < 8:
+        computed: Iterator[TrackFeatures] = map(_run_job, pending)
+        yield from (cached[i] if i in cached else next(computed) for i in range(len(jobs)))
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        computed = pool.map(_run_job, pending, chunksize=2)
+        yield from (cached[i] if i in cached else next(computed) for i in range(len(jobs)))
+
+
 def extract_collection(paths: list[str], settings: SpectralSettings,
-                       excerpt_seconds: float | None, workers: int | None = None) -> CollectionFeatures:
-    """Features of every path, computed on ``workers`` processes (default: all cores)."""
+                       excerpt: ExcerptSpec = ExcerptSpec(), workers: int | None = None,
+                       cache_files: list[Path] | None = None,
+                       out_dir: Path | None = None) -> CollectionFeatures:
+    """Features of every path on ``workers`` processes (default: all cores).
+
+    With ``cache_files`` (one per path), tracks already cached are read back instead of
+    extracted and new results are cached as they finish. With ``out_dir``, statistics and
+    mel patches are written into `.npy` memmaps there instead of being held in memory.
+    """
     workers = workers or os.cpu_count() or 1
-    args = ([settings] * len(paths), [excerpt_seconds] * len(paths))
+    cache_files = cache_files or [None] * len(paths)
+    jobs = [TrackJob(path, str(cache) if cache else None, settings, excerpt)
+            for path, cache in zip(paths, cache_files)]
+    cached = {index: found for index, cache in enumerate(cache_files)
+              if cache is not None and cache.exists() and (found := _from_cache(cache)) is not None}
+    n, n_stats = len(paths), len(stat_names(settings))
+    mel_shape = (n, settings.n_mels, settings.patch_frames)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stats = open_memmap(out_dir / STATS_FILE, mode="w+", dtype=np.float32, shape=(n, n_stats))
+        mel = open_memmap(out_dir / MEL_FILE, mode="w+", dtype=np.float32, shape=mel_shape)
+    else:
+        stats, mel = np.empty((n, n_stats), np.float32), np.empty(mel_shape, np.float32)
+    duration_s, padded, errors = np.full(n, np.nan), np.zeros(n, dtype=bool), []
     with _progress_bar() as bar:
-        task = bar.add_task("extracting audio features", total=len(paths))
-        if workers == 1 or len(paths) < 8:
-            results = [bar.advance(task) or r for r in map(extract_track, paths, *args)]
-        else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                results = [bar.advance(task) or r
-                           for r in pool.map(extract_track, paths, *args, chunksize=4)]
-    n = len(paths)
-    stats = np.full((n, len(stat_names(settings))), np.nan, dtype=np.float32)
-    mel = np.zeros((n, settings.n_mels, settings.patch_frames), dtype=np.float32)
-    for row, result in enumerate(results):
-        if not result.error:
-            stats[row], mel[row] = result.stats, result.mel
-    return CollectionFeatures(stats, mel, np.array([r.duration_s for r in results]),
-                              [r.error for r in results])
+        task = bar.add_task("extracting audio features", total=n)
+        for row, result in enumerate(_results(jobs, cached, workers)):
+            stats[row] = result.stats if not result.error else np.nan
+            mel[row] = result.mel if not result.error else 0.0
+            duration_s[row], padded[row] = result.duration_s, result.padded
+            errors.append(result.error)
+            bar.advance(task)
+    if out_dir is not None:
+        stats.flush()
+        mel.flush()
+    return CollectionFeatures(stats, mel, duration_s, padded, errors, computed=n - len(cached))
+
+
+def _track_cache_files(workspace: Workspace, sha1s: list[str], settings_key: str) -> list[Path]:
+    root = workspace.root / "features" / "tracks" / settings_key
+    return [root / sha1[:2] / f"{sha1}.npz" for sha1 in sha1s]
+
+
+def read_collection_features(directory: Path) -> CollectionFeatures:
+    """Collection features written by `cached_audio_features`, with memmapped arrays."""
+    meta = read_npz(directory / META_FILE)
+    return CollectionFeatures(np.load(directory / STATS_FILE, mmap_mode="r"),
+                              np.load(directory / MEL_FILE, mmap_mode="r"),
+                              meta["duration_s"], meta["padded"], [str(e) for e in meta["errors"]])
 
 
 def cached_audio_features(workspace: Workspace, tracks: pd.DataFrame, audio: AudioConfig,
                           log: Callable[[str], None] = print) -> tuple[CollectionFeatures, Path]:
-    """Features of ``tracks`` from ``features/audio-<key>.npz``, extracting and writing them
-    first when no file matches these settings and these file contents."""
-    settings = audio.spectral()
-    key = content_key("audio", asdict(settings), audio.excerpt_seconds,
-                      list(zip(tracks["track_id"], tracks["sha1"])))
-    path = workspace.audio_features(key)
-    if path.exists():
-        stored = read_npz(path)
-        log(f"audio features: reused {path.relative_to(workspace.root)}")
-        return CollectionFeatures(stored["stats"], stored["mel"], stored["duration_s"],
-                                  [str(e) for e in stored["errors"]]), path
+    """Features of ``tracks`` from ``features/audio-<key>/``, extracting what is missing
+    first (resuming from the per-track cache) when no folder matches these settings and
+    these file contents."""
+    settings, excerpt = audio.spectral(), audio.excerpt_spec()
+    settings_key = content_key("audio", asdict(settings), asdict(excerpt))
+    key = content_key(settings_key, list(zip(tracks["track_id"], tracks["sha1"])))
+    directory = workspace.audio_features(key)
+    if (directory / META_FILE).exists():
+        log(f"audio features: reused {directory.relative_to(workspace.root)}")
+        return read_collection_features(directory), directory
     started = time.perf_counter()
-    features = extract_collection(list(tracks["path"]), settings, audio.excerpt_seconds,
-                                  audio.workers)
-    write_npz(path, stats=features.stats, mel=features.mel, duration_s=features.duration_s,
+    building = directory.with_name(f".{directory.name}.{os.getpid()}.tmp")
+    shutil.rmtree(building, ignore_errors=True)
+    features = extract_collection(list(tracks["path"]), settings, excerpt, audio.workers,
+                                  _track_cache_files(workspace, list(tracks["sha1"]), settings_key),
+                                  out_dir=building)
+    write_npz(building / META_FILE, duration_s=features.duration_s, padded=features.padded,
               errors=np.array(features.errors, dtype=str), names=np.array(stat_names(settings)),
               track_id=tracks["track_id"].to_numpy(dtype=str))
-    log(f"audio features: {len(tracks)} tracks in {time.perf_counter() - started:.1f} s "
-        f"→ {path.relative_to(workspace.root)}")
-    return features, path
+    shutil.rmtree(directory, ignore_errors=True)
+    os.replace(building, directory)
+    elapsed = time.perf_counter() - started
+    log(f"audio features: {features.computed} tracks extracted, "
+        f"{len(tracks) - features.computed} from the per-track cache, in {elapsed:.1f} s "
+        f"→ {directory.relative_to(workspace.root)}")
+    return read_collection_features(directory), directory

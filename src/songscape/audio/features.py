@@ -1,7 +1,9 @@
-"""Features from one STFT per track: log-mel, MFCC statistics, spectral shape and onsets.
+"""Features from one STFT per track.
 
 Small pure functions over arrays with explicit sample rates. `track_features` computes the
-power spectrogram once and derives everything else from it.
+power spectrogram once and derives everything from it (and from the same frames): log-mel
+patch, MFCC + Δ + ΔΔ, chroma, spectral contrast, centroid, bandwidth, roll-off, flatness, RMS,
+zero-crossing rate, onset strength and a tempo estimate. `stat_names` names every dimension.
 """
 
 from __future__ import annotations
@@ -14,6 +16,11 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.fft import dct, rfft
 
 _AMIN = 1e-10  # power floor before the logarithm (-100 dB)
+PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+CONTRAST_BANDS = 6  # octave bands above 200 Hz, plus the band below: 7 contrast values
+CONTRAST_QUANTILE = 0.02
+CONTRAST_FRAME_STEP = 4  # contrast statistics from every 4th frame: its sort dominated the cost
+_FRAME_SERIES = ("centroid", "bandwidth", "rolloff", "flatness", "rms", "zcr", "onset")
 
 
 @dataclass(frozen=True)
@@ -28,13 +35,28 @@ class SpectralSettings:
     patch_frames: int = 128
 
 
+def _centred(samples: np.ndarray, n_fft: int) -> np.ndarray:
+    """The signal reflect-padded by half a frame on each side, so frame t is centred on t·hop."""
+    return np.pad(samples.astype(np.float32, copy=False), n_fft // 2, mode="reflect")
+
+
+@lru_cache(maxsize=8)
+def _hann(n_fft: int) -> np.ndarray:
+    return np.hanning(n_fft + 1)[:-1].astype(np.float32)  # periodic Hann
+
+
+def _power_of_centred(centred: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
+    frames = sliding_window_view(centred, n_fft)[::hop_length]
+    spectrum = rfft(frames * _hann(n_fft), axis=1, workers=1, overwrite_x=True)
+    interleaved = spectrum.view(np.float32)  # re, im, re, im, …
+    interleaved *= interleaved
+    return interleaved[:, 0::2] + interleaved[:, 1::2]
+
+
 def power_spectrogram(samples: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
-    """|STFT|² with a Hann window and centred (reflect-padded) frames; shape (n_fft//2+1, frames)."""
-    padded = np.pad(samples.astype(np.float32), n_fft // 2, mode="reflect")
-    frames = sliding_window_view(padded, n_fft)[::hop_length]
-    window = np.hanning(n_fft + 1)[:-1].astype(np.float32)  # periodic Hann
-    spectrum = rfft(frames * window, axis=1)
-    return (spectrum.real**2 + spectrum.imag**2).T.astype(np.float32)
+    """|STFT|² with a Hann window and centred frames, frames first; shape
+    (frames, n_fft//2+1), float32."""
+    return _power_of_centred(_centred(samples, n_fft), n_fft, hop_length)
 
 
 def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
@@ -52,20 +74,42 @@ def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
     return np.where(mel >= 15.0, log_part, linear)
 
 
+def _bin_frequencies(sample_rate: int, n_fft: int) -> np.ndarray:
+    return np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+
+
 @lru_cache(maxsize=16)
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0,
                    fmax: float | None = None) -> np.ndarray:
     """Triangular, area-normalised (Slaney) mel filters; shape (n_mels, n_fft//2+1)."""
     fmax = sample_rate / 2 if fmax is None else fmax
-    bin_hz = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    bin_hz = _bin_frequencies(sample_rate, n_fft)
     edges = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
     lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
     rising = (bin_hz - lower) / (centre - lower)
     falling = (upper - bin_hz) / (upper - centre)
-    weights = np.maximum(0.0, np.minimum(rising, falling))
-    weights *= (2.0 / (upper - lower))
+    weights = np.maximum(0.0, np.minimum(rising, falling)) * (2.0 / (upper - lower))
+    weights = weights.astype(np.float32)
     weights.setflags(write=False)
-    return weights.astype(np.float32)
+    return weights
+
+
+@lru_cache(maxsize=16)
+def chroma_filterbank(sample_rate: int, n_fft: int, fmin: float = 55.0,
+                      fmax: float = 5000.0) -> np.ndarray:
+    """Maps FFT bins between ``fmin`` and ``fmax`` onto 12 pitch classes (C first), each bin
+    split linearly between its two nearest semitones; shape (12, n_fft//2+1)."""
+    bin_hz = _bin_frequencies(sample_rate, n_fft)
+    weights = np.zeros((12, len(bin_hz)), dtype=np.float32)
+    usable = (bin_hz >= fmin) & (bin_hz <= fmax)
+    semitone = 12.0 * np.log2(bin_hz[usable] / 440.0) + 69.0  # MIDI number, fractional
+    lower = np.floor(semitone).astype(int)
+    upper_share = (semitone - lower).astype(np.float32)
+    columns = np.nonzero(usable)[0]
+    np.add.at(weights, (lower % 12, columns), 1.0 - upper_share)
+    np.add.at(weights, ((lower + 1) % 12, columns), upper_share)
+    weights.setflags(write=False)
+    return weights
 
 
 def power_to_db(power: np.ndarray) -> np.ndarray:
@@ -78,23 +122,102 @@ def mfcc_from_log_mel(log_mel_db: np.ndarray, n_mfcc: int) -> np.ndarray:
     return dct(log_mel_db, type=2, axis=0, norm="ortho")[:n_mfcc]
 
 
+def delta(series: np.ndarray, width: int = 2) -> np.ndarray:
+    """Regression slope over ±``width`` frames along the last axis (edges repeated)."""
+    padded = np.pad(series, ((0, 0), (width, width)), mode="edge")
+    n = series.shape[1]
+    slope = sum(k * (padded[:, width + k:width + k + n] - padded[:, width - k:width - k + n])
+                for k in range(1, width + 1))
+    return slope / (2 * sum(k * k for k in range(1, width + 1)))
+
+
 def onset_strength(log_mel_db: np.ndarray) -> np.ndarray:
     """Mean positive change of log-mel energy between frames; shape (frames,)."""
     rise = np.maximum(0.0, np.diff(log_mel_db, axis=1, prepend=log_mel_db[:, :1]))
     return rise.mean(axis=0)
 
 
-def spectral_shape(power: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
-    """Per-frame centroid (Hz), 85% roll-off (Hz), flatness (0–1) and RMS."""
-    bin_hz = np.linspace(0, sample_rate / 2, power.shape[0], dtype=np.float32)[:, None]
-    total = power.sum(axis=0) + _AMIN
-    centroid = (bin_hz * power).sum(axis=0) / total
-    cumulative = np.cumsum(power, axis=0)
-    rolloff = bin_hz[np.argmax(cumulative >= 0.85 * cumulative[-1], axis=0), 0]
-    flatness = np.exp(np.log(power + _AMIN).mean(axis=0)) / (power.mean(axis=0) + _AMIN)
-    n_fft = 2 * (power.shape[0] - 1)
-    rms = np.sqrt(2 * total / n_fft**2)
-    return {"centroid": centroid, "rolloff": rolloff, "flatness": flatness, "rms": rms}
+def estimate_tempo(onset: np.ndarray, sample_rate: int, hop_length: int,
+                   bpm_range: tuple[float, float] = (40.0, 240.0)) -> tuple[float, float]:
+    """Tempo (BPM) at the strongest autocorrelation peak of the onset envelope, weighted by a
+    log-normal prior around 120 BPM; and that peak's normalised strength (0–1)."""
+    envelope = onset - onset.mean()
+    size = 1 << (2 * len(envelope) - 1).bit_length()
+    spectrum = np.fft.rfft(envelope, n=size)
+    autocorrelation = np.fft.irfft(spectrum * np.conj(spectrum), n=size)[:len(envelope)]
+    if autocorrelation[0] <= 0:
+        return 0.0, 0.0
+    autocorrelation /= autocorrelation[0]
+    frames_per_minute = 60.0 * sample_rate / hop_length
+    lags = np.arange(len(autocorrelation))
+    valid = (lags >= frames_per_minute / bpm_range[1]) & (lags <= frames_per_minute / bpm_range[0])
+    if not valid.any():
+        return 0.0, 0.0
+    bpm = frames_per_minute / lags[valid]
+    prior = np.exp(-0.5 * (np.log2(bpm / 120.0)) ** 2)
+    best = int(np.argmax(autocorrelation[valid] * prior))
+    return float(bpm[best]), float(max(0.0, autocorrelation[valid][best]))
+
+
+def spectral_contrast(power: np.ndarray, sample_rate: int, n_fft: int) -> np.ndarray:
+    """Peak-to-valley ratio (dB) per octave band: mean of the top and bottom 2% of bins in
+    each band; bands below 200 Hz, 200–400, … up to Nyquist. ``power`` is frames first;
+    returns (7, frames)."""
+    bin_hz = _bin_frequencies(sample_rate, n_fft)
+    edges = [0.0, *(200.0 * 2**i for i in range(CONTRAST_BANDS)), sample_rate / 2 + 1]
+    contrast = np.zeros((len(edges) - 1, power.shape[0]), dtype=np.float32)
+    for band, (low, high) in enumerate(zip(edges[:-1], edges[1:])):
+        columns = np.nonzero((bin_hz >= low) & (bin_hz < high))[0]
+        if len(columns) < 2:
+            continue
+        k = max(1, int(round(CONTRAST_QUANTILE * len(columns))))
+        ordered = np.partition(power[:, columns[0]:columns[-1] + 1], (k - 1, len(columns) - k), axis=1)
+        valley = ordered[:, :k].mean(axis=1)
+        peak = ordered[:, -k:].mean(axis=1)
+        contrast[band] = power_to_db(peak) - power_to_db(valley)
+    return contrast
+
+
+def zero_crossing_rate(centred: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
+    """Share of sign changes within each frame of the centred signal, in one pass over it."""
+    signs = np.signbit(centred)
+    crossings = np.concatenate([[0], np.cumsum(signs[1:] != signs[:-1], dtype=np.int32)])
+    starts = np.arange(0, len(centred) - n_fft + 1, hop_length)
+    return (crossings[starts + n_fft - 1] - crossings[starts]) / (n_fft - 1)
+
+
+def rolloff_bins(power: np.ndarray, total: np.ndarray, share: float = 0.85,
+                 block: int = 16) -> np.ndarray:
+    """Per frame, the first bin at which the cumulative power reaches ``share`` of ``total``:
+    found among blocks of ``block`` bins first, then inside the block (exact, and cheaper than
+    a cumulative sum over every bin)."""
+    n_frames, n_bins = power.shape
+    n_blocks = -(-n_bins // block)
+    padded = np.pad(power, ((0, 0), (0, n_blocks * block - n_bins)))
+    block_totals = np.cumsum(padded.reshape(n_frames, n_blocks, block).sum(axis=2), axis=1)
+    threshold = share * total
+    chosen = np.minimum(np.argmax(block_totals >= threshold[:, None], axis=1), n_blocks - 1)
+    before = np.where(chosen > 0, block_totals[np.arange(n_frames), chosen - 1], 0.0)
+    inside = padded.reshape(n_frames, n_blocks, block)[np.arange(n_frames), chosen]
+    reached = before[:, None] + np.cumsum(inside, axis=1) >= threshold[:, None]
+    return np.minimum(chosen * block + np.argmax(reached, axis=1), n_bins - 1)
+
+
+def frame_series(power: np.ndarray, centred: np.ndarray, log_mel_db: np.ndarray,
+                 settings: SpectralSettings) -> dict[str, np.ndarray]:
+    """Per-frame centroid and bandwidth (kHz), 85% roll-off (kHz), flatness (0–1), RMS,
+    zero-crossing rate and onset strength. ``power`` is frames first."""
+    bin_khz = (_bin_frequencies(settings.sample_rate, settings.n_fft) / 1000.0).astype(np.float32)
+    total = power.sum(axis=1) + _AMIN
+    centroid = (power @ bin_khz) / total
+    second_moment = (power @ (bin_khz * bin_khz)) / total
+    bandwidth = np.sqrt(np.maximum(second_moment - centroid * centroid, 0.0))
+    rolloff = bin_khz[rolloff_bins(power, total)]
+    flatness = np.exp(np.log(power + _AMIN).mean(axis=1)) / (power.mean(axis=1) + _AMIN)
+    return {"centroid": centroid, "bandwidth": bandwidth, "rolloff": rolloff,
+            "flatness": flatness, "rms": np.sqrt(2 * total) / settings.n_fft,
+            "zcr": zero_crossing_rate(centred, settings.n_fft, settings.hop_length),
+            "onset": onset_strength(log_mel_db)}
 
 
 def centre_patch(log_mel_db: np.ndarray, frames: int) -> np.ndarray:
@@ -108,32 +231,43 @@ def centre_patch(log_mel_db: np.ndarray, frames: int) -> np.ndarray:
                   constant_values=float(log_mel_db.min()))
 
 
-_SHAPE_NAMES = ("centroid", "rolloff", "flatness", "rms", "onset")
-
-
 def stat_names(settings: SpectralSettings) -> list[str]:
     """Name of every dimension of the vector `track_features` returns, in order."""
-    mfcc = [f"mfcc{i:02d}" for i in range(settings.n_mfcc)]
-    return ([f"{m}_mean" for m in mfcc] + [f"{m}_std" for m in mfcc]
-            + [f"{m}_delta_std" for m in mfcc]
-            + [f"{name}_{stat}" for name in _SHAPE_NAMES for stat in ("mean", "std")])
+    names = []
+    for suffix in ("", "_d", "_dd"):  # MFCC, Δ, ΔΔ
+        for stat in ("mean", "std"):
+            names += [f"mfcc{i:02d}{suffix}_{stat}" for i in range(settings.n_mfcc)]
+    for stat in ("mean", "std"):
+        names += [f"chroma_{pc}_{stat}" for pc in PITCH_CLASSES]
+    for stat in ("mean", "std"):
+        names += [f"contrast{band}_{stat}" for band in range(CONTRAST_BANDS + 1)]
+    names += [f"{series}_{stat}" for series in _FRAME_SERIES for stat in ("mean", "std")]
+    return names + ["tempo_bpm", "tempo_strength"]
+
+
+def _mean_std(matrix: np.ndarray) -> list[np.ndarray]:
+    return [matrix.mean(axis=1), matrix.std(axis=1)]
 
 
 def track_features(samples: np.ndarray, settings: SpectralSettings) -> tuple[np.ndarray, np.ndarray]:
     """Statistics vector (named by `stat_names`) and a (n_mels, patch_frames) log-mel patch,
     all from one STFT of ``samples``."""
-    power = power_spectrogram(samples, settings.n_fft, settings.hop_length)
+    centred = _centred(samples, settings.n_fft)
+    power = _power_of_centred(centred, settings.n_fft, settings.hop_length)
     filters = mel_filterbank(settings.sample_rate, settings.n_fft, settings.n_mels)
-    log_mel_db = power_to_db(filters @ power)
+    log_mel_db = power_to_db(power @ filters.T).T
     mfcc = mfcc_from_log_mel(log_mel_db, settings.n_mfcc)
-    delta = np.diff(mfcc, axis=1) if mfcc.shape[1] > 1 else np.zeros_like(mfcc)
-    shape = spectral_shape(power, settings.sample_rate)
-    shape["onset"] = onset_strength(log_mel_db)
-    shape["centroid"] = shape["centroid"] / 1000.0  # kHz keeps magnitudes comparable
-    shape["rolloff"] = shape["rolloff"] / 1000.0
+    mfcc_delta = delta(mfcc)
+    chroma = (power @ chroma_filterbank(settings.sample_rate, settings.n_fft).T).T
+    chroma /= chroma.max(axis=0, keepdims=True) + _AMIN
+    contrast = spectral_contrast(power[::CONTRAST_FRAME_STEP], settings.sample_rate, settings.n_fft)
+    series = frame_series(power, centred, log_mel_db, settings)
+    tempo = estimate_tempo(series["onset"], settings.sample_rate, settings.hop_length)
     stats = np.concatenate(
-        [mfcc.mean(axis=1), mfcc.std(axis=1), delta.std(axis=1)]
-        + [np.array([shape[name].mean(), shape[name].std()]) for name in _SHAPE_NAMES]
+        _mean_std(mfcc) + _mean_std(mfcc_delta) + _mean_std(delta(mfcc_delta))
+        + _mean_std(chroma) + _mean_std(contrast)
+        + [np.array([series[name].mean(), series[name].std()]) for name in _FRAME_SERIES]
+        + [np.array(tempo)]
     )
     patch = centre_patch(log_mel_db, settings.patch_frames)
     return stats.astype(np.float32), patch.astype(np.float32)
