@@ -36,7 +36,7 @@ def test_spectral_contrast_higher_for_tone_than_noise() -> None:
     noise = np.random.default_rng(0).standard_normal(SR).astype(np.float32)
     tone_contrast = spectral_contrast(power_spectrogram(sine(1000.0) + 0.01 * noise, 2048, 512), SR, 2048)
     noise_contrast = spectral_contrast(power_spectrogram(noise, 2048, 512), SR, 2048)
-    assert tone_contrast.shape == (7, 44)
+    assert tone_contrast.shape == (7, 44)  # every frame when called directly
     assert tone_contrast[3].mean() > noise_contrast[3].mean() + 20  # the 800–1600 Hz band
 
 
@@ -76,3 +76,14 @@ def test_centre_patch_pads_short_input() -> None:
     padded = centre_patch(short, 7)
     assert padded.shape == (2, 7) and np.array_equal(padded[:, 2:5], short)
     assert np.all(padded[:, :2] == 0)
+
+
+@pytest.mark.parametrize("hop", [512, 300])
+def test_zero_crossing_rate_matches_counting_in_each_frame(hop: int) -> None:
+    from songscape.audio.features import _centred, _frames, zero_crossing_rate
+
+    signal = np.random.default_rng(2).standard_normal(SR // 2).astype(np.float32)
+    centred = _centred(signal, 2048)
+    signs = np.signbit(_frames(centred, 2048, hop))
+    expected = (signs[:, 1:] != signs[:, :-1]).mean(axis=1)
+    assert np.allclose(zero_crossing_rate(centred, 2048, hop), expected)

@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn,
                            TimeRemainingColumn)
 from rich.text import Text
+from threadpoolctl import threadpool_limits
 
 from songscape.audio.decode import DecodeError, ExcerptSpec, decode
 from songscape.audio.features import SpectralSettings, stat_names, track_features
@@ -80,7 +81,7 @@ def extract_track(path: str, settings: SpectralSettings, excerpt: ExcerptSpec = 
         decoded = decode(Path(path), settings.sample_rate, excerpt)
         if len(decoded.samples) < settings.n_fft:
             raise DecodeError(f"too short ({len(decoded.samples)} samples after decoding)")
-        if np.max(np.abs(decoded.samples)) < _SILENCE_PEAK:
+        if max(decoded.samples.max(), -decoded.samples.min()) < _SILENCE_PEAK:
             raise DecodeError("silent (peak below -100 dBFS)")
         stats, mel = track_features(decoded.samples, settings)
         return TrackFeatures(stats, mel, decoded.duration_s, decoded.padded)
@@ -122,14 +123,21 @@ def _progress_bar() -> Progress:
                     transient=True)
 
 
+def _single_threaded() -> None:
+    """Worker set-up: one BLAS/OpenMP thread each, or the workers fight over the cores (and
+    a different thread count would change the last bits of the matrix products)."""
+    threadpool_limits(1)
+
+
 def _results(jobs: list[TrackJob], cached: dict[int, TrackFeatures], workers: int) -> Iterator[TrackFeatures]:
     """Results in job order: cached ones directly, the rest from the process pool."""
     pending = [job for index, job in enumerate(jobs) if index not in cached]
     if workers == 1 or len(pending) < 8:
-        computed: Iterator[TrackFeatures] = map(_run_job, pending)
-        yield from (cached[i] if i in cached else next(computed) for i in range(len(jobs)))
+        with threadpool_limits(1):  # as in the workers: the same floats whatever the count
+            computed: Iterator[TrackFeatures] = map(_run_job, pending)
+            yield from (cached[i] if i in cached else next(computed) for i in range(len(jobs)))
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_single_threaded) as pool:
         computed = pool.map(_run_job, pending, chunksize=2)
         yield from (cached[i] if i in cached else next(computed) for i in range(len(jobs)))
 

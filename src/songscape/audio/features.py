@@ -19,7 +19,8 @@ _AMIN = 1e-10  # power floor before the logarithm (-100 dB)
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 CONTRAST_BANDS = 6  # octave bands above 200 Hz, plus the band below: 7 contrast values
 CONTRAST_QUANTILE = 0.02
-CONTRAST_FRAME_STEP = 4  # contrast statistics from every 4th frame: its sort dominated the cost
+CONTRAST_FRAME_STEP = 8  # contrast statistics from every 8th frame: its sort dominated the cost
+FRAME_BLOCK = 256  # frames whose spectrum is reduced together (a multiple of the step above)
 _FRAME_SERIES = ("centroid", "bandwidth", "rolloff", "flatness", "rms", "zcr", "onset")
 
 
@@ -45,9 +46,13 @@ def _hann(n_fft: int) -> np.ndarray:
     return np.hanning(n_fft + 1)[:-1].astype(np.float32)  # periodic Hann
 
 
-def _power_of_centred(centred: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
-    frames = sliding_window_view(centred, n_fft)[::hop_length]
-    spectrum = rfft(frames * _hann(n_fft), axis=1, workers=1, overwrite_x=True)
+def _frames(centred: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
+    """Overlapping frames of the centred signal as a read-only view; shape (frames, n_fft)."""
+    return sliding_window_view(centred, n_fft)[::hop_length]
+
+
+def _power(frames: np.ndarray) -> np.ndarray:
+    spectrum = rfft(frames * _hann(frames.shape[1]), axis=1, workers=1, overwrite_x=True)
     interleaved = spectrum.view(np.float32)  # re, im, re, im, …
     interleaved *= interleaved
     return interleaved[:, 0::2] + interleaved[:, 1::2]
@@ -56,7 +61,7 @@ def _power_of_centred(centred: np.ndarray, n_fft: int, hop_length: int) -> np.nd
 def power_spectrogram(samples: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
     """|STFT|² with a Hann window and centred frames, frames first; shape
     (frames, n_fft//2+1), float32."""
-    return _power_of_centred(_centred(samples, n_fft), n_fft, hop_length)
+    return _power(_frames(_centred(samples, n_fft), n_fft, hop_length))
 
 
 def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
@@ -179,11 +184,19 @@ def spectral_contrast(power: np.ndarray, sample_rate: int, n_fft: int) -> np.nda
 
 
 def zero_crossing_rate(centred: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
-    """Share of sign changes within each frame of the centred signal, in one pass over it."""
+    """Share of sign changes between neighbouring samples within each frame of the centred
+    signal: sign changes are counted once per hop, then summed over each frame's hops."""
     signs = np.signbit(centred)
-    crossings = np.concatenate([[0], np.cumsum(signs[1:] != signs[:-1], dtype=np.int32)])
+    flips = signs[1:] != signs[:-1]  # flips[i]: between samples i and i + 1
     starts = np.arange(0, len(centred) - n_fft + 1, hop_length)
-    return (crossings[starts + n_fft - 1] - crossings[starts]) / (n_fft - 1)
+    if n_fft % hop_length:
+        counts = np.concatenate([[0], np.cumsum(flips, dtype=np.int32)])
+        return (counts[starts + n_fft - 1] - counts[starts]) / (n_fft - 1)
+    per_hop = np.add.reduceat(flips, np.arange(0, len(flips), hop_length), dtype=np.int32)
+    hops = n_fft // hop_length
+    windows = np.lib.stride_tricks.sliding_window_view(per_hop, hops)[: len(starts)].sum(axis=1)
+    last = flips[np.minimum(starts + n_fft - 1, len(flips) - 1)]  # belongs to the next frame
+    return (windows - last) / (n_fft - 1)
 
 
 def rolloff_bins(power: np.ndarray, total: np.ndarray, share: float = 0.85,
@@ -203,21 +216,47 @@ def rolloff_bins(power: np.ndarray, total: np.ndarray, share: float = 0.85,
     return np.minimum(chosen * block + np.argmax(reached, axis=1), n_bins - 1)
 
 
-def frame_series(power: np.ndarray, centred: np.ndarray, log_mel_db: np.ndarray,
-                 settings: SpectralSettings) -> dict[str, np.ndarray]:
-    """Per-frame centroid and bandwidth (kHz), 85% roll-off (kHz), flatness (0–1), RMS,
-    zero-crossing rate and onset strength. ``power`` is frames first."""
-    bin_khz = (_bin_frequencies(settings.sample_rate, settings.n_fft) / 1000.0).astype(np.float32)
-    total = power.sum(axis=1) + _AMIN
-    centroid = (power @ bin_khz) / total
-    second_moment = (power @ (bin_khz * bin_khz)) / total
-    bandwidth = np.sqrt(np.maximum(second_moment - centroid * centroid, 0.0))
-    rolloff = bin_khz[rolloff_bins(power, total)]
-    flatness = np.exp(np.log(power + _AMIN).mean(axis=1)) / (power.mean(axis=1) + _AMIN)
-    return {"centroid": centroid, "bandwidth": bandwidth, "rolloff": rolloff,
-            "flatness": flatness, "rms": np.sqrt(2 * total) / settings.n_fft,
-            "zcr": zero_crossing_rate(centred, settings.n_fft, settings.hop_length),
-            "onset": onset_strength(log_mel_db)}
+@lru_cache(maxsize=8)
+def _summary_weights(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
+    """Mel filters, chroma filters and the spectral moments (1, f, f² in kHz) stacked into one
+    (n_mels + 12 + 3, bins) matrix, so one product per block gives all three."""
+    bin_khz = (_bin_frequencies(sample_rate, n_fft) / 1000.0).astype(np.float32)
+    weights = np.vstack([mel_filterbank(sample_rate, n_fft, n_mels), chroma_filterbank(sample_rate, n_fft),
+                         np.ones_like(bin_khz), bin_khz, bin_khz * bin_khz]).astype(np.float32)
+    weights.setflags(write=False)
+    return weights
+
+
+def spectral_summaries(centred: np.ndarray, settings: SpectralSettings) -> dict[str, np.ndarray]:
+    """One STFT, reduced as it is computed, a block of frames at a time so the spectrum stays
+    in cache: mel power (frames, n_mels), chroma (frames, 12), spectral contrast of every
+    `CONTRAST_FRAME_STEP`-th frame (7, frames/step), and per frame the total power, centroid
+    and bandwidth (kHz), 85% roll-off (kHz) and flatness (0–1)."""
+    frames = _frames(centred, settings.n_fft, settings.hop_length)
+    n, n_mels = len(frames), settings.n_mels
+    weights = _summary_weights(settings.sample_rate, settings.n_fft, n_mels)
+    reduced = np.empty((n, len(weights)), np.float32)  # mel | chroma | moments, per frame
+    rolloff_bin, log_power = np.empty(n, np.int64), np.empty(n, np.float32)
+    contrast = []
+    for start in range(0, n, FRAME_BLOCK):  # FRAME_BLOCK is a multiple of CONTRAST_FRAME_STEP
+        block = slice(start, start + FRAME_BLOCK)
+        power = _power(frames[block])
+        np.matmul(power, weights.T, out=reduced[block])
+        rolloff_bin[block] = rolloff_bins(power, reduced[block, -3])
+        contrast.append(spectral_contrast(power[::CONTRAST_FRAME_STEP], settings.sample_rate,
+                                          settings.n_fft))
+        np.log(np.maximum(power, _AMIN, out=power), out=power)  # last use: in place
+        log_power[block] = power.mean(axis=1)
+    total = reduced[:, -3] + _AMIN
+    centroid = reduced[:, -2] / total
+    bin_khz = weights[-2]
+    return {
+        "mel": reduced[:, :n_mels], "chroma": reduced[:, n_mels:n_mels + 12],
+        "contrast": np.concatenate(contrast, axis=1), "total": total, "centroid": centroid,
+        "bandwidth": np.sqrt(np.maximum(reduced[:, -1] / total - centroid**2, 0.0)),
+        "rolloff": bin_khz[rolloff_bin],
+        "flatness": np.exp(log_power) / (total / len(bin_khz)),
+    }
 
 
 def centre_patch(log_mel_db: np.ndarray, frames: int) -> np.ndarray:
@@ -253,19 +292,19 @@ def track_features(samples: np.ndarray, settings: SpectralSettings) -> tuple[np.
     """Statistics vector (named by `stat_names`) and a (n_mels, patch_frames) log-mel patch,
     all from one STFT of ``samples``."""
     centred = _centred(samples, settings.n_fft)
-    power = _power_of_centred(centred, settings.n_fft, settings.hop_length)
-    filters = mel_filterbank(settings.sample_rate, settings.n_fft, settings.n_mels)
-    log_mel_db = power_to_db(power @ filters.T).T
+    spectral = spectral_summaries(centred, settings)
+    log_mel_db = power_to_db(spectral["mel"]).T
     mfcc = mfcc_from_log_mel(log_mel_db, settings.n_mfcc)
     mfcc_delta = delta(mfcc)
-    chroma = (power @ chroma_filterbank(settings.sample_rate, settings.n_fft).T).T
-    chroma /= chroma.max(axis=0, keepdims=True) + _AMIN
-    contrast = spectral_contrast(power[::CONTRAST_FRAME_STEP], settings.sample_rate, settings.n_fft)
-    series = frame_series(power, centred, log_mel_db, settings)
+    chroma = spectral["chroma"].T / (spectral["chroma"].max(axis=1) + _AMIN)
+    series = {name: spectral[name] for name in ("centroid", "bandwidth", "rolloff", "flatness")}
+    series["rms"] = np.sqrt(2 * spectral["total"]) / settings.n_fft
+    series["zcr"] = zero_crossing_rate(centred, settings.n_fft, settings.hop_length)
+    series["onset"] = onset_strength(log_mel_db)
     tempo = estimate_tempo(series["onset"], settings.sample_rate, settings.hop_length)
     stats = np.concatenate(
         _mean_std(mfcc) + _mean_std(mfcc_delta) + _mean_std(delta(mfcc_delta))
-        + _mean_std(chroma) + _mean_std(contrast)
+        + _mean_std(chroma) + _mean_std(spectral["contrast"])
         + [np.array([series[name].mean(), series[name].std()]) for name in _FRAME_SERIES]
         + [np.array(tempo)]
     )
