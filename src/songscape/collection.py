@@ -8,6 +8,7 @@ and files without a row are listed and counted, never fatal.
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import unicodedata
@@ -15,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
-import regex
 
+from songscape.text.language import detect_language
+from songscape.text.normalize import normalize_lyrics
 from songscape.workspace import file_sha1
 
 AUDIO_EXTENSIONS = frozenset(
@@ -28,11 +30,9 @@ MATCH_COLUMN_CANDIDATES = ("path", "file", "filename", "file_name", "audio_path"
 LYRICS_COLUMN_CANDIDATES = ("lyrics", "lyric", "text")
 NOT_LABELS = frozenset({"track_id", "id", "path", "file", "filename", "file_name", "audio_path",
                         "audio", "title", "song", "artist", "album", "lyrics", "lyric", "text",
-                        "sha1", "status", "reason", "duration_s"})
+                        "sha1", "status", "reason", "duration_s", "padded", "language_detected",
+                        "language_confidence", "script"})
 MAX_LABEL_VALUES = 50
-_LRC_TIMESTAMP = regex.compile(r"\[\d{1,3}:\d{2}(?:[.:]\d{1,3})?\]|\[[a-z]{2,6}:[^\]]*\]")
-_BENGALI = regex.compile(r"\p{Bengali}")
-_LETTER = regex.compile(r"\p{L}")
 
 
 class CollectionError(ValueError):
@@ -67,14 +67,17 @@ def find_audio_files(directory: Path) -> list[Path]:
     return files
 
 
-def _decode_utf8(path: Path) -> str:
+def _decode_text(path: Path) -> str:
+    """UTF-8 (with or without BOM) or UTF-16 with a BOM; anything else is refused by name."""
     raw = path.read_bytes()
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise CollectionError(
             f"{path}: not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start}); "
-            "save the table as UTF-8") from None
+            "save it as UTF-8") from None
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -87,14 +90,14 @@ def read_table(path: Path) -> pd.DataFrame:
         if suffix == ".parquet":
             frame = pd.read_parquet(path)
         elif suffix in (".json", ".jsonl"):
-            text = _decode_utf8(path)
+            text = _decode_text(path)
             if suffix == ".jsonl":
                 frame = pd.DataFrame([json.loads(line) for line in text.splitlines() if line.strip()])
             else:
                 frame = pd.DataFrame(json.loads(text))
         elif suffix in (".csv", ".tsv", ".tab", ".txt"):
             separator = "," if suffix == ".csv" else "\t"
-            frame = pd.read_csv(io.StringIO(_decode_utf8(path)), sep=separator, dtype=str,
+            frame = pd.read_csv(io.StringIO(_decode_text(path)), sep=separator, dtype=str,
                                 keep_default_na=False)
         else:
             raise CollectionError(f"{path}: unknown table format '{suffix}' "
@@ -173,22 +176,12 @@ def _sidecar_lyrics(audio: Path, warnings: list[str]) -> str:
         sidecar = audio.with_suffix(suffix)
         if sidecar.is_file():
             try:
-                text = _decode_utf8(sidecar)
+                text = _decode_text(sidecar)
             except CollectionError as error:
                 warnings.append(f"{error}; lyrics ignored")
                 return ""
-            if suffix == ".lrc":
-                text = _LRC_TIMESTAMP.sub("", text)
             return unicodedata.normalize("NFC", text).strip()
     return ""
-
-
-def script_language(lyrics: str) -> str | None:
-    """'bangla' when most letters are Bengali script, 'unknown' for other text, None if empty."""
-    letters = len(_LETTER.findall(lyrics))
-    if letters == 0:
-        return None
-    return "bangla" if len(_BENGALI.findall(lyrics)) > letters / 2 else "unknown"
 
 
 def infer_label_columns(frame: pd.DataFrame, exclude: set[str]) -> list[str]:
@@ -254,8 +247,10 @@ def load_collection(audio_dir: Path, table: Path | None = None, *, id_column: st
                     and values["track_id"] else str(PurePosixPath(index.relative(audio)).with_suffix("")))
         record = {"track_id": track_id, "path": str(audio.resolve()), "sha1": file_sha1(audio),
                   "lyrics": lyrics}
+        guess = detect_language(normalize_lyrics(lyrics))
         given_language = values.get("language", "") if values is not None else ""
-        record["language"] = given_language or script_language(lyrics)
+        record.update(language=given_language or guess.language, language_detected=guess.language,
+                      language_confidence=guess.confidence, script=guess.script)
         for column in labels:
             record[column] = (values[column] or None) if values is not None else None
         record.update(status="ok", reason="")

