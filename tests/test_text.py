@@ -105,3 +105,18 @@ def test_e5_puts_translations_close() -> None:
 def test_embed_with_too_few_texts() -> None:
     features = embed_lyrics(["only one", ""], LyricsSettings(method="tfidf"))
     assert features.vectors.shape == (2, 0) and list(features.has_lyrics) == [True, False]
+
+
+def test_e5_vectors_are_cached_per_text(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from songscape.text import embed
+
+    settings = LyricsSettings(method="e5")
+    first = embed.e5_vectors(["আমার সোনার বাংলা", "country roads take me home"], settings, tmp_path)
+    assert len(list(tmp_path.rglob("*.npy"))) == 2
+
+    def refuse(text: str, chunk_tokens: int) -> np.ndarray:
+        raise AssertionError(f"recomputed {text!r}")
+
+    monkeypatch.setattr(embed, "_embed_text", refuse)
+    again = embed.e5_vectors(["আমার সোনার বাংলা", "country roads take me home"], settings, tmp_path)
+    assert np.array_equal(first, again)
