@@ -3,39 +3,56 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from songscape.cluster import algorithms
-from songscape.cluster.algorithms import ClusteringError, choose_k, cluster, k_distance_eps
+from songscape.cluster.algorithms import CLUSTERERS, ClusteringError, choose_k, cluster, k_distance_eps
 
 
-@pytest.mark.parametrize("name", ["kmeans", "agglomerative", "dbscan"])
-def test_recovers_blobs(name: str, blobs: tuple[np.ndarray, np.ndarray]) -> None:
+@pytest.mark.parametrize("name", sorted(CLUSTERERS))
+def test_every_clusterer_recovers_blobs(name: str, blobs: tuple[np.ndarray, np.ndarray]) -> None:
     X, truth = blobs
-    labels = cluster(name, X, 3, random_state=0)
-    assert labels.shape == truth.shape
-    assert adjusted_rand_score(truth, labels) > 0.9
+    result = cluster(name, X, 3, random_state=0)
+    assert result.labels.shape == truth.shape and result.labels.dtype == np.int64
+    assert adjusted_rand_score(truth, result.labels) > 0.9
 
 
-def test_same_seed_same_labels(blobs: tuple[np.ndarray, np.ndarray]) -> None:
+@pytest.mark.parametrize("name", sorted(CLUSTERERS))
+def test_same_seed_same_labels(name: str, blobs: tuple[np.ndarray, np.ndarray]) -> None:
     X, _ = blobs
-    assert np.array_equal(cluster("kmeans", X, 4, 5), cluster("kmeans", X, 4, 5))
+    assert np.array_equal(cluster(name, X, 4, 5).labels, cluster(name, X, 4, 5).labels)
 
 
-def test_dbscan_marks_outliers_as_noise(blobs: tuple[np.ndarray, np.ndarray]) -> None:
+def test_agglomerative_linkages(blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    X, truth = blobs
+    for linkage in ("ward", "average", "complete"):
+        assert adjusted_rand_score(truth, cluster("agglomerative", X, 3, 0, linkage=linkage).labels) > 0.9
+
+
+def test_dbscan_marks_outliers_and_can_call_everything_noise(blobs: tuple[np.ndarray, np.ndarray]) -> None:
     X, _ = blobs
     with_outlier = np.vstack([X, np.full((1, 5), 100.0)])
-    labels = cluster("dbscan", with_outlier, None, 0)
-    assert labels[-1] == -1
+    assert cluster("dbscan", with_outlier, None, 0).labels[-1] == -1
+    assert np.all(cluster("dbscan", X, None, 0, eps=1e-3).labels == -1)
 
 
 def test_k_distance_eps_between_within_and_between_distances(blobs: tuple[np.ndarray, np.ndarray]) -> None:
-    X, _ = blobs
-    eps = k_distance_eps(X, 5)
+    eps = k_distance_eps(blobs[0], 5)
     assert 0.5 < eps < 8.0
 
 
-def test_choose_k_finds_three(blobs: tuple[np.ndarray, np.ndarray]) -> None:
+@pytest.mark.parametrize("name,criterion", [("kmeans", "silhouette"), ("agglomerative", "silhouette"),
+                                            ("spectral", "silhouette"), ("gmm", "bic")])
+def test_automatic_k_finds_three_and_records_its_curve(name: str, criterion: str,
+                                                       blobs: tuple[np.ndarray, np.ndarray]) -> None:
     X, _ = blobs
-    assert choose_k(X, 0) == 3
-    assert len(set(cluster("kmeans", X, None, 0))) == 3
+    result = cluster(name, X, None, 0)
+    assert len(set(result.labels)) == 3 and result.criterion == criterion
+    assert sorted(result.curve) == list(range(2, 11))
+    best = min(result.curve, key=result.curve.get) if criterion == "bic" else max(result.curve, key=result.curve.get)
+    assert best == 3
+
+
+def test_choose_k_on_few_points() -> None:
+    X = np.array([[0.0], [0.1], [5.0], [5.1]])
+    assert sorted(choose_k("kmeans", X, 0).curve) == [2, 3]
 
 
 def test_errors_name_the_problem(blobs: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,6 +61,14 @@ def test_errors_name_the_problem(blobs: tuple[np.ndarray, np.ndarray], monkeypat
         cluster("kmean", X, 3, 0)
     with pytest.raises(ClusteringError, match="cannot make 200 clusters from 90 tracks"):
         cluster("kmeans", X, 200, 0)
-    monkeypatch.setattr(algorithms, "AGGLOMERATIVE_LIMIT", 50)
-    with pytest.raises(ClusteringError, match="refuses 90 > 50 tracks; use kmeans"):
-        cluster("agglomerative", X, 3, 0)
+    monkeypatch.setattr(algorithms, "QUADRATIC_LIMIT", 50)
+    for name in ("agglomerative", "spectral"):
+        with pytest.raises(ClusteringError, match=f"{name} needs O\\(n²\\) memory and refuses 90 > 50 "
+                                                  "tracks; use kmeans or gmm"):
+            cluster(name, X, 3, 0)
+
+
+def test_mini_batch_above_the_size(blobs: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch) -> None:
+    X, truth = blobs
+    monkeypatch.setattr(algorithms, "MINI_BATCH_ABOVE", 10)
+    assert adjusted_rand_score(truth, cluster("kmeans", X, 3, 0).labels) > 0.9

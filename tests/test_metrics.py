@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from songscape.cluster.metrics import (evaluate, external_metrics, hungarian_accuracy,
-                                       internal_metrics, purity)
+                                       internal_metrics, purity, stability)
 
 # Hand-computed case: clusters {0,0,0,1,1,1} vs truth {a,a,b,b,b,c}.
 # Contingency: cluster0 = a2 b1, cluster1 = b2 c1 → purity = (2 + 2) / 6.
@@ -57,3 +57,42 @@ def test_evaluate_noise_policy() -> None:
     assert result["nmi_genre"] == 1.0  # noise is a group of its own and matches class c
     single = evaluate(X, np.zeros(5, dtype=int), truth)
     assert np.isnan(single["silhouette"])
+
+
+def test_everything_noise_is_degenerate_with_no_internal_metrics() -> None:
+    X = np.arange(10, dtype=float).reshape(5, 2)
+    result = evaluate(X, np.full(5, -1), {"genre": np.array(list("aabbc"), dtype=object)})
+    assert result["noise_fraction"] == 1.0 and result["coverage"] == 0.0 and result["degenerate"]
+    assert result["n_clusters"] == 0 and np.isnan(result["silhouette"])
+    assert result["nmi_genre"] == pytest.approx(0.0)
+
+
+def test_one_giant_cluster_is_degenerate() -> None:
+    X = np.arange(40, dtype=float).reshape(20, 2)
+    labels = np.array([0] * 19 + [1])
+    result = evaluate(X, labels)
+    assert result["largest_cluster"] == pytest.approx(0.95) and result["degenerate"]
+    assert not evaluate(X, np.array([0] * 10 + [1] * 10))["degenerate"]
+
+
+def test_label_column_with_a_single_value() -> None:
+    result = external_metrics(np.array([0, 0, 1, 1]), np.array(["x"] * 4, dtype=object))
+    assert result["purity"] == 1.0 and result["accuracy"] == pytest.approx(0.5)
+    assert result["ari"] == pytest.approx(0.0)
+
+
+def test_common_space_metrics_expose_a_collapsed_latent() -> None:
+    rng = np.random.default_rng(0)
+    common = rng.standard_normal((40, 3))  # no structure in the input features
+    labels = np.repeat([0, 1], 20)
+    collapsed = np.repeat([[0.0], [1.0]], 20, axis=0) + 1e-3 * rng.standard_normal((40, 1))
+    result = evaluate(collapsed, labels, common_space=common)
+    assert result["silhouette"] > 0.99 and result["silhouette_common"] < 0.1
+
+
+def test_stability_is_mean_pairwise_ari() -> None:
+    a, b = np.array([0, 0, 1, 1]), np.array([1, 1, 0, 0])
+    c = np.array([0, 1, 0, 1])
+    assert stability([a, b]) == 1.0
+    assert stability([a, b, c]) == pytest.approx((1.0 - 0.5 - 0.5) / 3)
+    assert np.isnan(stability([a]))

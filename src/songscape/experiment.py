@@ -16,11 +16,11 @@ import pandas as pd
 
 from songscape.audio.extract import cached_audio_features
 from songscape.cluster.algorithms import cluster
-from songscape.cluster.metrics import NOISE, evaluate
+from songscape.cluster.metrics import NOISE, evaluate, stability
 from songscape.collection import Collection
 from songscape.config import RepresentationSpec, RunConfig
 from songscape.models import REPRESENTATIONS, Representation, load_representation
-from songscape.models.base import CONFIG_FILE
+from songscape.models.base import CONFIG_FILE, Standardizer
 from songscape.text.embed import cached_lyrics_features
 from songscape.workspace import Workspace, content_key, write_csv, write_npz, write_parquet
 
@@ -99,6 +99,67 @@ def _log_skipped(tracks: pd.DataFrame, log: Log) -> None:
         log(f"skipped {len(skipped)} of {len(tracks)} tracks: {summary}")
 
 
+@dataclass
+class _Scoring:
+    """What every representation's clusters are scored against, over the analysed tracks."""
+
+    track_ids: np.ndarray
+    truth: dict[str, np.ndarray]
+    n_clusters: int | None
+
+
+def _common_space(block: InputBlock, ok: np.ndarray) -> np.ndarray:
+    """The block's own features, standardized, on the analysed tracks (zeros where the block
+    has none; those tracks are noise for that representation)."""
+    usable = block.usable[ok]
+    values = np.asarray(block.values[block.usable], dtype=np.float64)
+    common = np.zeros((len(usable), values.shape[1]), dtype=np.float32)
+    common[usable] = Standardizer().fit(values).transform(values)
+    return common
+
+
+def _run_representation(spec: RepresentationSpec, block: InputBlock, ok: np.ndarray,
+                        config: RunConfig, scoring: _Scoring, workspace: Workspace,
+                        counts: dict[str, int]) -> tuple[list[dict], list[dict]]:
+    """Fit, embed, cluster and score one representation over every seed; write its labels and
+    embeddings. Returns result rows and k-selection rows."""
+    usable = block.usable[ok]  # rows of the analysed tracks that this input covers
+    common = _common_space(block, ok)
+    rows, k_rows = [], []
+    labels_by_algorithm: dict[str, dict[str, np.ndarray]] = {c.name: {} for c in config.clusterers}
+    for seed in config.seeds:
+        model, fit_seconds, was_reused = _fitted_model(spec, seed, block, workspace)
+        counts["reused" if was_reused else "trained"] += 1
+        covered = model.transform(block.values[block.usable])
+        embedding = np.zeros((len(usable), covered.shape[1]), dtype=np.float32)
+        embedding[usable] = covered
+        write_npz(workspace.embedding(spec.name, seed), track_id=scoring.track_ids,
+                  embedding=np.where(usable[:, None], embedding, np.nan))
+        for clusterer in config.clusterers:
+            started = time.perf_counter()
+            clustering = cluster(clusterer.name, covered, scoring.n_clusters, seed, **clusterer.params)
+            labels = np.full(len(usable), NOISE, dtype=np.int64)
+            labels[usable] = clustering.labels
+            cluster_seconds = time.perf_counter() - started
+            labels_by_algorithm[clusterer.name][f"seed_{seed}"] = labels
+            k_rows += [{"representation": spec.name, "algorithm": clusterer.name, "seed": seed,
+                        "criterion": clustering.criterion, "k": k, "score": score}
+                       for k, score in clustering.curve.items()]
+            rows.append({"representation": spec.name, "kind": spec.kind, "input": spec.input,
+                         "algorithm": clusterer.name, "seed": seed, "n_tracks": int(usable.sum()),
+                         "supervised_leak": False, "model_reused": was_reused,
+                         "fit_seconds": fit_seconds, "cluster_seconds": cluster_seconds,
+                         **evaluate(embedding, labels, scoring.truth, seed, common_space=common)})
+    for algorithm, columns in labels_by_algorithm.items():
+        write_parquet(pd.DataFrame({"track_id": scoring.track_ids, **columns}),
+                      workspace.labels(spec.name, algorithm))
+        agreement = stability(list(columns.values()))
+        for row in rows:
+            if row["algorithm"] == algorithm:
+                row["stability"] = agreement
+    return rows, k_rows
+
+
 def run_experiment(config: RunConfig, collection: Collection, workspace: Workspace,
                    log: Log = print) -> RunOutcome:
     """Run the whole grid on ``collection`` and write every artifact into ``workspace``."""
@@ -106,43 +167,25 @@ def run_experiment(config: RunConfig, collection: Collection, workspace: Workspa
     blocks = _feature_blocks(config, tracks, workspace, log)
     ok = tracks["status"].to_numpy() == "ok"
     label_columns = config.label_columns if config.label_columns is not None else collection.label_columns
-    truth = {column: tracks.loc[ok, column].to_numpy(dtype=object) for column in label_columns}
-    track_ids = tracks.loc[ok, "track_id"].to_numpy(dtype=str)
-    rows: list[dict[str, object]] = []
-    trained = reused = 0
+    scoring = _Scoring(tracks.loc[ok, "track_id"].to_numpy(dtype=str),
+                       {column: tracks.loc[ok, column].to_numpy(dtype=object) for column in label_columns},
+                       config.n_clusters)
+    rows: list[dict] = []
+    k_rows: list[dict] = []
+    counts = {"trained": 0, "reused": 0}
     for spec in config.representations:
         block = blocks[spec.input]
-        usable = block.usable[ok]  # rows of the ok tracks that this input covers
-        if usable.sum() < max(3, config.n_clusters or 0):
-            log(f"{spec.name}: only {int(usable.sum())} tracks have {spec.input} features; skipped")
+        covered = int(block.usable[ok].sum())
+        if covered < max(3, config.n_clusters or 0):
+            log(f"{spec.name}: only {covered} tracks have {spec.input} features; skipped")
             continue
-        labels_by_algorithm: dict[str, dict[str, np.ndarray]] = {c.name: {} for c in config.clusterers}
-        for seed in config.seeds:
-            model, fit_seconds, was_reused = _fitted_model(spec, seed, block, workspace)
-            reused, trained = reused + was_reused, trained + (not was_reused)
-            covered = model.transform(block.values[block.usable])
-            embedding = np.full((len(usable), covered.shape[1]), np.nan, dtype=np.float32)
-            embedding[usable] = covered
-            write_npz(workspace.embedding(spec.name, seed), track_id=track_ids, embedding=embedding)
-            for clusterer in config.clusterers:
-                started = time.perf_counter()
-                labels = np.full(len(usable), NOISE, dtype=np.int64)
-                labels[usable] = cluster(clusterer.name, covered, config.n_clusters, seed,
-                                         **clusterer.params)
-                cluster_seconds = time.perf_counter() - started
-                labels_by_algorithm[clusterer.name][f"seed_{seed}"] = labels
-                metrics = evaluate(np.nan_to_num(embedding), labels, truth, random_state=seed)
-                rows.append({"representation": spec.name, "kind": spec.kind, "input": spec.input,
-                             "algorithm": clusterer.name, "seed": seed, "n_tracks": int(usable.sum()),
-                             "supervised_leak": False, "model_reused": was_reused,
-                             "fit_seconds": fit_seconds, "cluster_seconds": cluster_seconds,
-                             **metrics})
-        for algorithm, columns in labels_by_algorithm.items():
-            write_parquet(pd.DataFrame({"track_id": track_ids, **columns}),
-                          workspace.labels(spec.name, algorithm))
+        spec_rows, spec_k_rows = _run_representation(spec, block, ok, config, scoring, workspace, counts)
+        rows += spec_rows
+        k_rows += spec_k_rows
         log(f"{spec.name}: {len(config.seeds)} seed(s) done")
     results = pd.DataFrame(rows)
     write_parquet(results, workspace.results_parquet)
     write_csv(results, workspace.results_csv)
-    return RunOutcome(workspace, tracks, results, label_columns, trained, reused)
-
+    if k_rows:
+        write_parquet(pd.DataFrame(k_rows), workspace.k_selection)
+    return RunOutcome(workspace, tracks, results, label_columns, counts["trained"], counts["reused"])

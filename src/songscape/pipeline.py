@@ -41,13 +41,14 @@ def _describe_collection(collection: Collection, console: Console) -> None:
         console.print(f"[yellow]warning[/yellow]: {warning}")
 
 
-_SHORT_HEADERS = {"n_clusters": "k", "silhouette": "silhouette", "calinski_harabasz": "CH",
-                  "davies_bouldin": "DB"}
+_SHORT_HEADERS = {"n_clusters": "k", "silhouette": "silhouette", "silhouette_common": "sil. common",
+                  "calinski_harabasz": "CH", "davies_bouldin": "DB"}
 
 
 def results_table(outcome: RunOutcome) -> Table:
     """The mean ± std summary as a rich table for the terminal."""
-    metrics = [m for m in headline_metrics(outcome.label_columns) if m != "coverage"]  # in the report
+    in_report_only = {"coverage", "calinski_harabasz", "davies_bouldin"}
+    metrics = [m for m in headline_metrics(outcome.label_columns) if m not in in_report_only]
     summary = summarize(outcome.results, metrics, digits=2)
     table = Table(title="results (mean ± std over seeds)")
     for column in summary.columns:

@@ -100,6 +100,11 @@ class Workspace:
         return self.root / "results.csv"
 
     @property
+    def k_selection(self) -> Path:
+        """Automatic-k curves: representation, algorithm, seed, criterion, k, score."""
+        return self.root / "k_selection.parquet"
+
+    @property
     def report_dir(self) -> Path:
         return self.root / "report"
 

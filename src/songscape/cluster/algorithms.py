@@ -1,17 +1,35 @@
-"""One registry of clusterers. Each returns one label per row, −1 meaning noise."""
+"""One registry of clusterers. Each returns one label per row, −1 meaning noise.
+
+| name | method | k | size limit |
+|---|---|---|---|
+| kmeans | k-means++ (mini-batch above 20 000 rows) | yes | none |
+| agglomerative | Ward / average / complete linkage (`linkage`) | yes | 20 000 (O(n²) memory) |
+| dbscan | DBSCAN, `eps` from the k-distance knee when not given | no | none |
+| hdbscan | scikit-learn's HDBSCAN (`min_cluster_size`) | no | none |
+| spectral | spectral clustering on a kNN affinity graph | yes | 20 000 (dense eigenproblem) |
+| gmm | Gaussian mixture (`covariance_type`) | yes | none |
+
+When k is needed and not given it is chosen automatically: by silhouette over 2…10 (the best
+of K-Means runs, or of the algorithm itself), and by BIC for the Gaussian mixture. The curve is
+returned with the labels so that it can be recorded and plotted.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-from sklearn.cluster import DBSCAN, AgglomerativeClustering, KMeans, MiniBatchKMeans
+from sklearn.cluster import (DBSCAN, HDBSCAN, AgglomerativeClustering, KMeans, MiniBatchKMeans,
+                             SpectralClustering)
 from sklearn.metrics import silhouette_score
+from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 
 MINI_BATCH_ABOVE = 20_000
-AGGLOMERATIVE_LIMIT = 20_000  # Ward needs O(n²) memory
+QUADRATIC_LIMIT = 20_000  # agglomerative and spectral need O(n²) memory or time beyond this
+K_RANGE = (2, 10)
+SILHOUETTE_SAMPLE = 5_000
 
 
 class ClusteringError(ValueError):
@@ -20,33 +38,54 @@ class ClusteringError(ValueError):
 
 def _kmeans(X: np.ndarray, n_clusters: int, random_state: int) -> np.ndarray:
     if len(X) > MINI_BATCH_ABOVE:
-        model = MiniBatchKMeans(n_clusters=n_clusters, n_init=3, random_state=random_state,
-                                batch_size=4096)
+        model = MiniBatchKMeans(n_clusters=n_clusters, init="k-means++", n_init=3,
+                                random_state=random_state, batch_size=4096)
     else:
-        model = KMeans(n_clusters=n_clusters, n_init=10, random_state=random_state)
+        model = KMeans(n_clusters=n_clusters, init="k-means++", n_init=10, random_state=random_state)
     return model.fit_predict(X)
+
+
+def _refuse_quadratic(name: str, n: int) -> None:
+    if n > QUADRATIC_LIMIT:
+        raise ClusteringError(f"{name} needs O(n²) memory and refuses {n} > {QUADRATIC_LIMIT} "
+                              "tracks; use kmeans or gmm")
 
 
 def _agglomerative(X: np.ndarray, n_clusters: int, random_state: int,
                    linkage: str = "ward") -> np.ndarray:
-    if len(X) > AGGLOMERATIVE_LIMIT:
-        raise ClusteringError(f"agglomerative clustering needs O(n²) memory and refuses "
-                              f"{len(X)} > {AGGLOMERATIVE_LIMIT} tracks; use kmeans")
+    _refuse_quadratic("agglomerative", len(X))
     return AgglomerativeClustering(n_clusters=n_clusters, linkage=linkage).fit_predict(X)
+
+
+def _spectral(X: np.ndarray, n_clusters: int, random_state: int, n_neighbors: int = 10) -> np.ndarray:
+    _refuse_quadratic("spectral", len(X))
+    model = SpectralClustering(n_clusters=n_clusters, affinity="nearest_neighbors",
+                               n_neighbors=min(n_neighbors, len(X) - 1), assign_labels="cluster_qr",
+                               random_state=random_state)
+    return model.fit_predict(X)
+
+
+def _gmm(X: np.ndarray, n_clusters: int, random_state: int, covariance_type: str = "full") -> np.ndarray:
+    return _fitted_gmm(X, n_clusters, random_state, covariance_type).predict(X)
+
+
+def _fitted_gmm(X: np.ndarray, n_clusters: int, random_state: int,
+                covariance_type: str = "full") -> GaussianMixture:
+    return GaussianMixture(n_components=n_clusters, covariance_type=covariance_type, n_init=2,
+                           reg_covar=1e-4, random_state=random_state).fit(X)
 
 
 def k_distance_eps(X: np.ndarray, min_samples: int) -> float:
     """DBSCAN radius at the knee of the sorted k-nearest-neighbour distance curve: the point
-    farthest from the straight line joining the curve's ends."""
+    farthest below the straight line joining the curve's ends."""
     k = min(min_samples, len(X) - 1)
     distances = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X)[0][:, -1]
     curve = np.sort(distances)
-    x = np.linspace(0.0, 1.0, len(curve))
     span = curve[-1] - curve[0]
     if span <= 0:
         return float(curve[0]) or 1e-6
-    y = (curve - curve[0]) / span
-    knee = int(np.argmax(x - y))  # the curve is convex: it lies below the chord
+    x = np.linspace(0.0, 1.0, len(curve))
+    knee = int(np.argmax(x - (curve - curve[0]) / span))
     return float(curve[knee]) or 1e-6
 
 
@@ -54,6 +93,12 @@ def _dbscan(X: np.ndarray, n_clusters: int | None, random_state: int, eps: float
             min_samples: int = 5) -> np.ndarray:
     eps = eps if eps is not None else k_distance_eps(X, min_samples)
     return DBSCAN(eps=eps, min_samples=min_samples).fit_predict(X)
+
+
+def _hdbscan(X: np.ndarray, n_clusters: int | None, random_state: int,
+             min_cluster_size: int | None = None) -> np.ndarray:
+    size = min_cluster_size or max(5, len(X) // 50)
+    return HDBSCAN(min_cluster_size=min(size, len(X)), copy=True).fit_predict(X)
 
 
 @dataclass(frozen=True)
@@ -65,29 +110,64 @@ class Clusterer:
     needs_k: bool
 
 
-CLUSTERERS: dict[str, Clusterer] = {
-    "kmeans": Clusterer("kmeans", _kmeans, needs_k=True),
-    "agglomerative": Clusterer("agglomerative", _agglomerative, needs_k=True),
-    "dbscan": Clusterer("dbscan", _dbscan, needs_k=False),
-}
+CLUSTERERS: dict[str, Clusterer] = {c.name: c for c in (
+    Clusterer("kmeans", _kmeans, needs_k=True),
+    Clusterer("agglomerative", _agglomerative, needs_k=True),
+    Clusterer("dbscan", _dbscan, needs_k=False),
+    Clusterer("hdbscan", _hdbscan, needs_k=False),
+    Clusterer("spectral", _spectral, needs_k=True),
+    Clusterer("gmm", _gmm, needs_k=True),
+)}
 
 
-def choose_k(X: np.ndarray, random_state: int, k_max: int = 10) -> int:
-    """Number of clusters with the best K-Means silhouette among 2…k_max."""
-    candidates = range(2, max(3, min(k_max, len(X) - 1) + 1))
-    scores = {k: silhouette_score(X, _kmeans(X, k, random_state), sample_size=min(len(X), 5000),
-                                  random_state=random_state) for k in candidates}
-    return max(scores, key=scores.get)
+@dataclass
+class Clustering:
+    """Labels (−1 = noise) and, when k was chosen automatically, the curve it was chosen on:
+    ``criterion`` ('silhouette', higher is better, or 'bic', lower is better) per k."""
+
+    labels: np.ndarray
+    criterion: str | None = None
+    curve: dict[int, float] = field(default_factory=dict)
+
+
+def _candidate_ks(n: int) -> range:
+    return range(K_RANGE[0], max(K_RANGE[0], min(K_RANGE[1], n - 1)) + 1)
+
+
+def choose_k(name: str, X: np.ndarray, random_state: int, **params: object) -> Clustering:
+    """Cluster with the best k: lowest BIC for gmm, else highest silhouette (on a seeded sample
+    above 5 000 points) of the algorithm's own labels."""
+    if name == "gmm":
+        models = {k: _fitted_gmm(X, k, random_state, **params) for k in _candidate_ks(len(X))}
+        curve = {k: float(model.bic(X)) for k, model in models.items()}
+        best = min(curve, key=curve.get)
+        return Clustering(models[best].predict(X), "bic", curve)
+    run = CLUSTERERS[name].run
+    labelings = {k: run(X, k, random_state, **params) for k in _candidate_ks(len(X))}
+    curve = {k: _silhouette(X, labels, random_state) for k, labels in labelings.items()}
+    best = max(curve, key=curve.get)
+    return Clustering(labelings[best], "silhouette", curve)
+
+
+def _silhouette(X: np.ndarray, labels: np.ndarray, random_state: int) -> float:
+    if len(np.unique(labels)) < 2:
+        return float("-inf")
+    sample = SILHOUETTE_SAMPLE if len(X) > SILHOUETTE_SAMPLE else None
+    return float(silhouette_score(X, labels, sample_size=sample, random_state=random_state))
 
 
 def cluster(name: str, X: np.ndarray, n_clusters: int | None, random_state: int,
-            **params: object) -> np.ndarray:
+            **params: object) -> Clustering:
     """Labels of ``X`` from the registered clusterer ``name`` (−1 = noise)."""
     if name not in CLUSTERERS:
         raise ClusteringError(f"unknown clusterer '{name}' (known: {', '.join(CLUSTERERS)})")
     clusterer = CLUSTERERS[name]
-    if clusterer.needs_k and n_clusters is None:
-        n_clusters = choose_k(X, random_state)
-    if clusterer.needs_k and not 1 <= n_clusters <= len(X):
+    if not clusterer.needs_k:
+        return Clustering(np.asarray(clusterer.run(X, n_clusters, random_state, **params), np.int64))
+    if n_clusters is None:
+        chosen = choose_k(name, X, random_state, **params)
+        chosen.labels = np.asarray(chosen.labels, np.int64)
+        return chosen
+    if not 1 <= n_clusters <= len(X):
         raise ClusteringError(f"{name}: cannot make {n_clusters} clusters from {len(X)} tracks")
-    return np.asarray(clusterer.run(X, n_clusters, random_state, **params), dtype=np.int64)
+    return Clustering(np.asarray(clusterer.run(X, n_clusters, random_state, **params), np.int64))

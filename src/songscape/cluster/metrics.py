@@ -1,11 +1,17 @@
 """Clustering metrics with an explicit noise policy (DESIGN.md §3).
 
 Internal metrics (silhouette, Calinski–Harabasz, Davies–Bouldin) are computed on non-noise
-points only; ``coverage`` says what share that is. External metrics (ARI, NMI, purity,
-Hungarian accuracy) count noise as one group of its own and skip tracks whose truth is missing.
+points only; ``coverage`` says what share that is. They are computed twice: in the embedding
+the clusters were found in, and in one common space (the standardized input features) with the
+suffix ``_common``, so that a collapsed latent space cannot win on silhouette alone. External
+metrics (ARI, NMI, purity, Hungarian accuracy) count noise as one group of its own and skip
+tracks whose truth is missing. A clustering is ``degenerate`` when one cluster holds more than
+90% of the tracks or more than half are noise.
 """
 
 from __future__ import annotations
+
+from itertools import combinations
 
 import numpy as np
 import pandas as pd
@@ -17,6 +23,7 @@ from sklearn.metrics.cluster import contingency_matrix
 NOISE = -1
 SILHOUETTE_SAMPLE = 10_000
 INTERNAL = ("silhouette", "calinski_harabasz", "davies_bouldin")
+DEGENERATE_LARGEST, DEGENERATE_NOISE = 0.9, 0.5
 EXTERNAL = ("ari", "nmi", "purity", "accuracy")
 
 
@@ -64,17 +71,34 @@ def external_metrics(labels: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     }
 
 
+def stability(labelings: list[np.ndarray]) -> float:
+    """Mean pairwise ARI between the labelings of different seeds (NaN with fewer than two)."""
+    pairs = list(combinations(labelings, 2))
+    if not pairs:
+        return float("nan")
+    return float(np.mean([adjusted_rand_score(a, b) for a, b in pairs]))
+
+
 def evaluate(embedding: np.ndarray, labels: np.ndarray,
-             truth: dict[str, np.ndarray] | None = None, random_state: int = 0) -> dict[str, float]:
-    """Every metric as one flat dict: cluster count, noise share, internal metrics and
-    ``<metric>_<label column>`` for each truth column."""
+             truth: dict[str, np.ndarray] | None = None, random_state: int = 0,
+             common_space: np.ndarray | None = None) -> dict[str, float]:
+    """Every metric as one flat dict: cluster count, noise share, largest-cluster share, the
+    degenerate flag, internal metrics (also ``<metric>_common`` in ``common_space`` when given)
+    and ``<metric>_<label column>`` for each truth column."""
     noise_fraction = float(np.mean(labels == NOISE))
+    clustered = labels[labels != NOISE]
+    largest = float(np.bincount(clustered).max() / len(labels)) if len(clustered) else 0.0
     result: dict[str, float] = {
-        "n_clusters": float(len(np.unique(labels[labels != NOISE]))),
+        "n_clusters": float(len(np.unique(clustered))),
         "noise_fraction": noise_fraction,
         "coverage": 1.0 - noise_fraction,
+        "largest_cluster": largest,
+        "degenerate": bool(largest > DEGENERATE_LARGEST or noise_fraction > DEGENERATE_NOISE),
     }
     result.update(internal_metrics(embedding, labels, random_state))
+    if common_space is not None:
+        result.update({f"{name}_common": value for name, value
+                       in internal_metrics(common_space, labels, random_state).items()})
     for column, values in (truth or {}).items():
         result.update({f"{name}_{column}": value
                        for name, value in external_metrics(labels, values).items()})

@@ -82,6 +82,19 @@ def _maps(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFrame,
     return figures
 
 
+def _flags(results: pd.DataFrame) -> str:
+    """Degenerate clusterings (one cluster > 90% of tracks, or noise > 50%) and supervised
+    results, named with their seeds."""
+    items = []
+    for flag, meaning in (("degenerate", "degenerate (one cluster > 90% of tracks or noise > 50%)"),
+                          ("supervised_leak", "scored against a column the model was given")):
+        flagged = results[results[flag].astype(bool)]
+        for (representation, algorithm), group in flagged.groupby(["representation", "algorithm"]):
+            seeds = ", ".join(str(seed) for seed in group["seed"])
+            items.append(f"{representation} + {algorithm}: {meaning}, seeds {seeds}")
+    return _list_section("Flags", items) or "<p class='note'>No degenerate or supervised results.</p>"
+
+
 def write_report(workspace: Workspace) -> Path:
     """Build ``report/index.html`` and its PNG figures from the artifacts in ``workspace``."""
     run = json.loads((workspace.root / RUN_FILE).read_text(encoding="utf-8"))
@@ -97,9 +110,11 @@ def write_report(workspace: Workspace) -> Path:
     sections = [
         f"<h1>songscape report: {html.escape(run['name'])}</h1>",
         "<p class='note'>Mean ± standard deviation over seeds. Internal metrics are computed on "
-        "non-noise tracks (see <code>coverage</code>); external metrics count noise as a group of its "
-        "own. No representation here was given a label column, so no result is supervised.</p>",
-        "<h2>Results</h2>", _table(summarize(results, metrics)),
+        "non-noise tracks (see <code>coverage</code>), in each representation's own space and, with "
+        "<code>_common</code>, in the standardized input features, where every representation is "
+        "judged alike; external metrics count noise as a group of its own; stability is the mean "
+        "pairwise ARI between seeds.</p>",
+        "<h2>Results</h2>", _table(summarize(results, metrics)), _flags(results),
         _image(bars_path, "metric bars"),
         "<h2>Purity and accuracy</h2>", _table(summarize(results, detail_metrics)) if detail_metrics else "",
         "<h2>Maps</h2>", *(_image(path, f"map of {name}") for name, path in maps),

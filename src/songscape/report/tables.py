@@ -9,10 +9,10 @@ from songscape.cluster.metrics import INTERNAL
 
 
 def headline_metrics(label_columns: list[str]) -> list[str]:
-    """Metric columns shown in summaries: cluster count, coverage, internal metrics, then NMI
-    and ARI per label column."""
-    return ["n_clusters", "coverage", *INTERNAL,
-            *(f"{name}_{column}" for column in label_columns for name in ("nmi", "ari"))]
+    """Metric columns shown in summaries: cluster count, coverage, internal metrics (silhouette
+    also in the common input space), NMI and ARI per label column, stability over seeds."""
+    return ["n_clusters", "coverage", "silhouette", "silhouette_common", *INTERNAL[1:],
+            *(f"{name}_{column}" for column in label_columns for name in ("nmi", "ari")), "stability"]
 
 
 def summarize(results: pd.DataFrame, metrics: list[str], digits: int = 3) -> pd.DataFrame:
