@@ -102,3 +102,22 @@ def test_run_reports_missing_column_in_one_line(user_folder: tuple[Path, Path], 
     assert result.exit_code == 2
     assert "column 'words' not found (columns: file, register, lyrics)" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("preset_name", ["medium", "hard", "full"])
+def test_every_preset_end_to_end(preset_name: str, tiny_corpus: Path, tmp_path: Path) -> None:
+    workspace = tmp_path / preset_name
+    result = runner.invoke(app, ["run", "--preset", preset_name, "--audio", str(tiny_corpus.parent),
+                                 "--table", str(tiny_corpus), "--k", "4", "--seeds", "2",
+                                 "--label-columns", "style,language", "--workspace", str(workspace)])
+    assert result.exit_code == 0, result.output
+    results = pd.read_csv(workspace / "results.csv")
+    from songscape.config import preset
+
+    config = preset(preset_name)
+    expected = {(r.name, c.name) for r in config.representations for c in config.clusterers}
+    assert set(zip(results["representation"], results["algorithm"])) == expected
+    assert (results.groupby(["representation", "algorithm"]).size() == 2).all()
+    for column in ("silhouette_common", "stability", "degenerate", "nmi_style"):
+        assert column in results.columns
+    assert (workspace / "report" / "index.html").exists()

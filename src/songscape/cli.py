@@ -36,18 +36,19 @@ def demo(
     seed: int = typer.Option(0, help="Seed of the corpus generator."),
     seeds: int = typer.Option(3, min=1, help="Number of training/clustering seeds."),
     workspace: Path = typer.Option(DEFAULT_RUNS / "demo", help="Run folder."),
+    preset_name: str = typer.Option("easy", "--preset", help="easy, medium, hard or full."),
 ) -> None:
-    """Generate the demo corpus (audio files + lyrics table) and run the `easy` preset on it."""
+    """Generate the demo corpus (audio files + lyrics table) and run a preset (`easy`) on it."""
     started = time.perf_counter()
     corpus_dir = workspace / "corpus"
     table = write_demo_corpus(corpus_dir, DemoSettings(tracks=tracks, seconds=seconds, seed=seed))
     console.print(f"demo corpus: {tracks} tracks in {corpus_dir} "
                   f"({time.perf_counter() - started:.1f} s)")
-    config = preset("easy", name="demo", seeds=list(range(seeds)), n_clusters=4,
-                    label_columns=["style", "language"],
-                    audio={"excerpt_seconds": round(0.85 * seconds, 2)})  # no track is shorter
-    console.print("k = 4: the number of styles the corpus was generated with")
     try:
+        config = preset(preset_name, name="demo", seeds=list(range(seeds)), n_clusters=4,
+                        label_columns=["style", "language"],
+                        audio={"excerpt_seconds": round(0.85 * seconds, 2)})  # no track is shorter
+        console.print("k = 4: the number of styles the corpus was generated with")
         _, report = run_pipeline(config, CollectionSource(corpus_dir, table), workspace, console)
     except _USER_ERRORS as error:
         _fail(error)

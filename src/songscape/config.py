@@ -67,7 +67,7 @@ class RepresentationSpec(_Strict):
 
     name: str
     kind: RepresentationKind
-    input: Literal["audio", "lyrics"] = "audio"
+    input: Literal["audio", "mel", "lyrics", "hybrid"] = "audio"
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -116,6 +116,7 @@ def _suggestion(word: str, choices: Any) -> str:
 
 
 def _easy() -> dict[str, Any]:
+    """MLP VAE on audio statistics + K-Means against PCA (and raw, AE) + K-Means."""
     return {
         "preset": "easy",
         "representations": [
@@ -129,7 +130,52 @@ def _easy() -> dict[str, Any]:
     }
 
 
-PRESETS: dict[str, Any] = {"easy": _easy}
+def _medium() -> dict[str, Any]:
+    """Log-mel and hybrid (audio + lyrics) VAEs with K-Means, agglomerative and DBSCAN, next to
+    the easy preset's audio VAE. (An MLP VAE on the flattened log-mel patch stands in for the
+    Conv-VAE until that model lands.)"""
+    return {
+        "preset": "medium",
+        "representations": [
+            {"name": "pca", "kind": "pca", "params": {"n_components": 16}},
+            {"name": "vae", "kind": "vae", "params": {"latent_dim": 8}},
+            {"name": "mel-vae", "kind": "vae", "input": "mel",
+             "params": {"latent_dim": 16, "hidden": [512, 128]}},
+            {"name": "hybrid-vae", "kind": "vae", "input": "hybrid", "params": {"latent_dim": 16}},
+        ],
+        "clusterers": [{"name": "kmeans"}, {"name": "agglomerative"}, {"name": "dbscan"}],
+    }
+
+
+def _hard() -> dict[str, Any]:
+    """β-VAE on audio, a hybrid audio + lyrics VAE, against PCA + K-Means, AE + K-Means and
+    direct clustering of the spectral features (raw statistics, raw log-mel), plus spectral
+    clustering. (CVAE and the multimodal VAE join when the model issue lands them.)"""
+    return {
+        "preset": "hard",
+        "representations": [
+            {"name": "raw-stats", "kind": "raw"},
+            {"name": "raw-mel", "kind": "pca", "input": "mel", "params": {"n_components": 32}},
+            {"name": "pca", "kind": "pca", "params": {"n_components": 16}},
+            {"name": "ae", "kind": "ae", "params": {"latent_dim": 8}},
+            {"name": "beta-vae", "kind": "vae", "params": {"latent_dim": 8, "beta": 4.0}},
+            {"name": "hybrid-vae", "kind": "vae", "input": "hybrid", "params": {"latent_dim": 16}},
+        ],
+        "clusterers": [{"name": "kmeans"}, {"name": "spectral"}],
+    }
+
+
+def _full() -> dict[str, Any]:
+    """Every representation of the other presets with every clusterer."""
+    representations = {}
+    for build in (_easy, _medium, _hard):
+        for spec in build()["representations"]:
+            representations.setdefault(spec["name"], spec)
+    return {"preset": "full", "representations": list(representations.values()),
+            "clusterers": [{"name": name} for name in CLUSTERERS]}
+
+
+PRESETS: dict[str, Any] = {"easy": _easy, "medium": _medium, "hard": _hard, "full": _full}
 
 
 def preset(preset_name: str, **overrides: Any) -> RunConfig:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from songscape.audio.extract import cached_audio_features
-from songscape.cluster.algorithms import cluster
+from songscape.cluster.algorithms import ClusteringError, cluster
 from songscape.cluster.metrics import NOISE, evaluate, stability
 from songscape.collection import Collection
 from songscape.config import RepresentationSpec, RunConfig
@@ -84,8 +84,23 @@ def _feature_blocks(config: RunConfig, tracks: pd.DataFrame, workspace: Workspac
                             f"first: {tracks['path'].iloc[0]}: {tracks['reason'].iloc[0]}")
     lyrics, lyrics_path = cached_lyrics_features(workspace, list(tracks["lyrics"]),
                                                  config.lyrics.settings(), log)
+    with_lyrics = audio.ok & lyrics.has_lyrics
     return {"audio": InputBlock(audio.stats, audio.ok, audio_path.name),
-            "lyrics": InputBlock(lyrics.vectors, audio.ok & lyrics.has_lyrics, lyrics_path.name)}
+            "mel": InputBlock(audio.mel.reshape(len(tracks), -1), audio.ok, f"mel-{audio_path.name}"),
+            "lyrics": InputBlock(lyrics.vectors, with_lyrics, lyrics_path.name),
+            "hybrid": InputBlock(_hybrid(audio.stats, lyrics.vectors, with_lyrics), with_lyrics,
+                                 f"hybrid-{audio_path.name}-{lyrics_path.name}")}
+
+
+def _hybrid(audio: np.ndarray, lyrics: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """Audio statistics and lyric vectors side by side for tracks that have both, each part
+    scaled to unit root-mean-square row norm so that neither drowns the other."""
+    hybrid = np.zeros((len(audio), audio.shape[1] + lyrics.shape[1]), dtype=np.float32)
+    if usable.any():
+        standardized = Standardizer().fit(np.asarray(audio[usable], np.float64)).transform(audio[usable])
+        hybrid[usable, :audio.shape[1]] = standardized / np.sqrt(audio.shape[1])
+        hybrid[usable, audio.shape[1]:] = lyrics[usable]
+    return hybrid
 
 
 def _log_skipped(tracks: pd.DataFrame, log: Log) -> None:
@@ -120,7 +135,7 @@ def _common_space(block: InputBlock, ok: np.ndarray) -> np.ndarray:
 
 def _run_representation(spec: RepresentationSpec, block: InputBlock, ok: np.ndarray,
                         config: RunConfig, scoring: _Scoring, workspace: Workspace,
-                        counts: dict[str, int]) -> tuple[list[dict], list[dict]]:
+                        counts: dict[str, int], log: Log) -> tuple[list[dict], list[dict]]:
     """Fit, embed, cluster and score one representation over every seed; write its labels and
     embeddings. Returns result rows and k-selection rows."""
     usable = block.usable[ok]  # rows of the analysed tracks that this input covers
@@ -137,7 +152,11 @@ def _run_representation(spec: RepresentationSpec, block: InputBlock, ok: np.ndar
                   embedding=np.where(usable[:, None], embedding, np.nan))
         for clusterer in config.clusterers:
             started = time.perf_counter()
-            clustering = cluster(clusterer.name, covered, scoring.n_clusters, seed, **clusterer.params)
+            try:
+                clustering = cluster(clusterer.name, covered, scoring.n_clusters, seed, **clusterer.params)
+            except ClusteringError as error:  # one algorithm that cannot run does not stop the grid
+                log(f"{spec.name} + {clusterer.name}, seed {seed}: skipped: {error}")
+                continue
             labels = np.full(len(usable), NOISE, dtype=np.int64)
             labels[usable] = clustering.labels
             cluster_seconds = time.perf_counter() - started
@@ -151,6 +170,8 @@ def _run_representation(spec: RepresentationSpec, block: InputBlock, ok: np.ndar
                          "fit_seconds": fit_seconds, "cluster_seconds": cluster_seconds,
                          **evaluate(embedding, labels, scoring.truth, seed, common_space=common)})
     for algorithm, columns in labels_by_algorithm.items():
+        if not columns:  # skipped for every seed
+            continue
         write_parquet(pd.DataFrame({"track_id": scoring.track_ids, **columns}),
                       workspace.labels(spec.name, algorithm))
         agreement = stability(list(columns.values()))
@@ -179,7 +200,8 @@ def run_experiment(config: RunConfig, collection: Collection, workspace: Workspa
         if covered < max(3, config.n_clusters or 0):
             log(f"{spec.name}: only {covered} tracks have {spec.input} features; skipped")
             continue
-        spec_rows, spec_k_rows = _run_representation(spec, block, ok, config, scoring, workspace, counts)
+        spec_rows, spec_k_rows = _run_representation(spec, block, ok, config, scoring, workspace,
+                                                     counts, log)
         rows += spec_rows
         k_rows += spec_k_rows
         log(f"{spec.name}: {len(config.seeds)} seed(s) done")

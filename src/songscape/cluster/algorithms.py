@@ -7,7 +7,7 @@
 | dbscan | DBSCAN, `eps` from the k-distance knee when not given | no | none |
 | hdbscan | scikit-learn's HDBSCAN (`min_cluster_size`) | no | none |
 | spectral | spectral clustering on a kNN affinity graph | yes | 20 000 (dense eigenproblem) |
-| gmm | Gaussian mixture (`covariance_type`) | yes | none |
+| gmm | Gaussian mixture (`covariance_type`: full, or diagonal when points are few) | yes | none |
 
 When k is needed and not given it is chosen automatically: by silhouette over 2…10 (the best
 of K-Means runs, or of the algorithm itself), and by BIC for the Gaussian mixture. The curve is
@@ -65,14 +65,26 @@ def _spectral(X: np.ndarray, n_clusters: int, random_state: int, n_neighbors: in
     return model.fit_predict(X)
 
 
-def _gmm(X: np.ndarray, n_clusters: int, random_state: int, covariance_type: str = "full") -> np.ndarray:
-    return _fitted_gmm(X, n_clusters, random_state, covariance_type).predict(X)
+def _gmm(X: np.ndarray, n_clusters: int, random_state: int, covariance_type: str = "auto") -> np.ndarray:
+    return _fitted_gmm(X, n_clusters, random_state, covariance_type).predict(X.astype(np.float64))
+
+
+def _auto_covariance(X: np.ndarray, n_clusters: int) -> str:
+    return "full" if len(X) >= 5 * X.shape[1] * n_clusters else "diag"
 
 
 def _fitted_gmm(X: np.ndarray, n_clusters: int, random_state: int,
-                covariance_type: str = "full") -> GaussianMixture:
-    return GaussianMixture(n_components=n_clusters, covariance_type=covariance_type, n_init=2,
-                           reg_covar=1e-4, random_state=random_state).fit(X)
+                covariance_type: str = "auto") -> GaussianMixture:
+    """A Gaussian mixture; ``auto`` covariance is full when every component can have at least
+    five points per dimension, else diagonal (a full covariance would be singular)."""
+    if covariance_type == "auto":
+        covariance_type = _auto_covariance(X, n_clusters)
+    try:
+        return GaussianMixture(n_components=n_clusters, covariance_type=covariance_type, n_init=2,
+                               reg_covar=1e-4, random_state=random_state).fit(X.astype(np.float64))
+    except ValueError as error:
+        raise ClusteringError(f"gmm: {str(error).split('.')[0]}; try covariance_type: diag "
+                              "or fewer dimensions") from None
 
 
 def k_distance_eps(X: np.ndarray, min_samples: int) -> float:
@@ -138,10 +150,13 @@ def choose_k(name: str, X: np.ndarray, random_state: int, **params: object) -> C
     """Cluster with the best k: lowest BIC for gmm, else highest silhouette (on a seeded sample
     above 5 000 points) of the algorithm's own labels."""
     if name == "gmm":
-        models = {k: _fitted_gmm(X, k, random_state, **params) for k in _candidate_ks(len(X))}
-        curve = {k: float(model.bic(X)) for k, model in models.items()}
+        candidates = _candidate_ks(len(X))
+        if params.get("covariance_type", "auto") == "auto":  # one type for all k: comparable BIC
+            params = {**params, "covariance_type": _auto_covariance(X, max(candidates))}
+        models = {k: _fitted_gmm(X, k, random_state, **params) for k in candidates}
+        curve = {k: float(model.bic(X.astype(np.float64))) for k, model in models.items()}
         best = min(curve, key=curve.get)
-        return Clustering(models[best].predict(X), "bic", curve)
+        return Clustering(models[best].predict(X.astype(np.float64)), "bic", curve)
     run = CLUSTERERS[name].run
     labelings = {k: run(X, k, random_state, **params) for k in _candidate_ks(len(X))}
     curve = {k: _silhouette(X, labels, random_state) for k, labels in labelings.items()}
