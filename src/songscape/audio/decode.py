@@ -7,10 +7,12 @@ uses soxr. Every failure is a `DecodeError` whose message says what is wrong wit
 
 from __future__ import annotations
 
+import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Iterator, Literal
 
 import numpy as np
 import soundfile as sf
@@ -60,6 +62,25 @@ def excerpt_segments(n_frames: int, rate: int, spec: ExcerptSpec) -> list[tuple[
     length = total // spec.crops
     starts = np.linspace(0, n_frames - length, spec.crops).astype(int)
     return [(int(start), length) for start in starts]
+
+
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for the duration: libmpg123 prints warnings there
+    (bit reservoir after a seek, resync notes on broken files) that say nothing a user can act
+    on; real failures still arrive as exceptions."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all
+        yield
+        return
+    with open(os.devnull, "wb") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _read_soundfile(path: Path, spec: ExcerptSpec) -> tuple[np.ndarray, int, float]:
@@ -123,7 +144,8 @@ def decode(path: Path, sample_rate: int, spec: ExcerptSpec = ExcerptSpec()) -> D
     except FileNotFoundError:
         raise DecodeError("file not found") from None
     try:
-        mono, rate, duration = _read_soundfile(path, spec)
+        with _native_stderr_silenced():
+            mono, rate, duration = _read_soundfile(path, spec)
     except (sf.LibsndfileError, RuntimeError, ValueError) as soundfile_error:
         try:
             mono, rate, duration = _read_pyav(path, spec)
