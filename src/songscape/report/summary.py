@@ -26,11 +26,13 @@ th { background: #f3f3f3; } td:first-child, td:nth-child(2) { text-align: left; 
 img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
 pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.85em; }
 .note { color: #555; font-size: 0.9em; }
+.scroll { overflow-x: auto; }
 """
 
 
 def _table(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, escape=True, border=0, na_rep="")
+    """An escaped HTML table that scrolls sideways instead of widening the page."""
+    return f"<div class='scroll'>{frame.to_html(index=False, escape=True, border=0, na_rep='')}</div>"
 
 
 def _image(path: Path, alt: str) -> str:
