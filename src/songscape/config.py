@@ -100,7 +100,7 @@ class RunConfig(_Strict):
     map_method: Literal["tsne"] = "tsne"
 
     @model_validator(mode="after")
-    def _unique_names(self) -> "RunConfig":
+    def _unique_names(self) -> RunConfig:
         names = [spec.name for spec in self.representations]
         if len(names) != len(set(names)):
             raise ValueError(f"representation names must be unique: {names}")

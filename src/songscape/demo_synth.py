@@ -16,7 +16,7 @@ the way real genres do.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -17,7 +17,7 @@ returned with the labels so that it can be recorded and plotted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from sklearn.cluster import (DBSCAN, HDBSCAN, AgglomerativeClustering, KMeans, MiniBatchKMeans,

@@ -36,7 +36,7 @@ class Representation(ABC):
         return {name: getattr(self, name) for name in names}
 
     @abstractmethod
-    def fit(self, X: np.ndarray) -> "Representation":
+    def fit(self, X: np.ndarray) -> Representation:
         """Learn from X of shape (n_samples, n_features)."""
 
     @abstractmethod
@@ -57,7 +57,7 @@ class Representation(ABC):
         write_text(directory / CONFIG_FILE, json.dumps(config, indent=2, default=list))
 
     @classmethod
-    def load(cls, directory: Path) -> "Representation":
+    def load(cls, directory: Path) -> Representation:
         """Rebuild a fitted representation written by `save`."""
         config = json.loads((Path(directory) / CONFIG_FILE).read_text())
         params = {k: tuple(v) if isinstance(v, list) else v for k, v in config["params"].items()}
@@ -86,7 +86,7 @@ class Standardizer:
     def __init__(self, mean: np.ndarray | None = None, scale: np.ndarray | None = None) -> None:
         self.mean, self.scale = mean, scale
 
-    def fit(self, X: np.ndarray) -> "Standardizer":
+    def fit(self, X: np.ndarray) -> Standardizer:
         self.mean = X.mean(axis=0)
         std = X.std(axis=0)
         self.scale = np.where(std > 1e-12, std, 1.0)

@@ -22,7 +22,7 @@ class RawFeatures(Representation):
         self.random_state = random_state
         self.scaler_ = Standardizer()
 
-    def fit(self, X: np.ndarray) -> "RawFeatures":
+    def fit(self, X: np.ndarray) -> RawFeatures:
         self.scaler_.fit(np.asarray(X, dtype=np.float64))
         return self
 
@@ -49,7 +49,7 @@ class PCARepresentation(Representation):
         self.components_: np.ndarray | None = None
         self.center_: np.ndarray | None = None
 
-    def fit(self, X: np.ndarray) -> "PCARepresentation":
+    def fit(self, X: np.ndarray) -> PCARepresentation:
         standardized = self.scaler_.fit(np.asarray(X, dtype=np.float64)).transform(X)
         n_components = min(self.n_components, *standardized.shape)
         pca = PCA(n_components=n_components, svd_solver="full", random_state=self.random_state)

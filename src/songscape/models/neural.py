@@ -58,7 +58,7 @@ class NeuralRepresentation(Representation):
         names = {f.name for f in fields(TrainingSettings)}
         return TrainingSettings(**{k: v for k, v in vars(self).items() if k in names})
 
-    def fit(self, X: np.ndarray) -> "NeuralRepresentation":
+    def fit(self, X: np.ndarray) -> NeuralRepresentation:
         X = np.asarray(X, dtype=np.float64)
         data = torch.from_numpy(self.scaler_.fit(X).transform(X))
         generator = seed_everything(self.random_state)

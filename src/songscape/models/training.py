@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import random
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
