@@ -1,10 +1,20 @@
 import numpy as np
 import pytest
 
-from songscape.audio.features import (SpectralSettings, centre_patch, chroma_filterbank,
-                                      estimate_tempo, mel_filterbank, onset_strength,
-                                      power_spectrogram, power_to_db, rolloff_bins,
-                                      spectral_contrast, stat_names, track_features)
+from songscape.audio.features import (
+    SpectralSettings,
+    centre_patch,
+    chroma_filterbank,
+    estimate_tempo,
+    mel_filterbank,
+    onset_strength,
+    power_spectrogram,
+    power_to_db,
+    rolloff_bins,
+    spectral_contrast,
+    stat_names,
+    track_features,
+)
 
 SETTINGS = SpectralSettings()
 SR = 22050

@@ -1,8 +1,14 @@
 import numpy as np
 import pytest
 
-from songscape.cluster.metrics import (evaluate, external_metrics, hungarian_accuracy,
-                                       internal_metrics, purity, stability)
+from songscape.cluster.metrics import (
+    evaluate,
+    external_metrics,
+    hungarian_accuracy,
+    internal_metrics,
+    purity,
+    stability,
+)
 
 # Hand-computed case: clusters {0,0,0,1,1,1} vs truth {a,a,b,b,b,c}.
 # Contingency: cluster0 = a2 b1, cluster1 = b2 c1 → purity = (2 + 2) / 6.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from songscape.models.neural import NeuralRepresentation
 from songscape.models.nets import mlp
+from songscape.models.neural import NeuralRepresentation
 
 
 class _AutoencoderNet(nn.Module):

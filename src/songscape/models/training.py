@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import copy
 import random
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch

@@ -14,11 +14,11 @@ Tracks without lyrics get ``has_lyrics`` False; their rows are never used as vec
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
-from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
