@@ -133,13 +133,12 @@ def _common_space(block: InputBlock, ok: np.ndarray) -> np.ndarray:
     return common
 
 
-def _run_representation(spec: RepresentationSpec, block: InputBlock, ok: np.ndarray,
-                        config: RunConfig, scoring: _Scoring, workspace: Workspace,
+def _run_representation(spec: RepresentationSpec, block: InputBlock, common: np.ndarray,
+                        ok: np.ndarray, config: RunConfig, scoring: _Scoring, workspace: Workspace,
                         counts: dict[str, int], log: Log) -> tuple[list[dict], list[dict]]:
     """Fit, embed, cluster and score one representation over every seed; write its labels and
     embeddings. Returns result rows and k-selection rows."""
     usable = block.usable[ok]  # rows of the analysed tracks that this input covers
-    common = _common_space(block, ok)
     rows, k_rows = [], []
     labels_by_algorithm: dict[str, dict[str, np.ndarray]] = {c.name: {} for c in config.clusterers}
     for seed in config.seeds:
@@ -194,14 +193,17 @@ def run_experiment(config: RunConfig, collection: Collection, workspace: Workspa
     rows: list[dict] = []
     k_rows: list[dict] = []
     counts = {"trained": 0, "reused": 0}
+    common_spaces: dict[str, np.ndarray] = {}  # per input, shared by its representations
     for spec in config.representations:
         block = blocks[spec.input]
         covered = int(block.usable[ok].sum())
         if covered < max(3, config.n_clusters or 0):
             log(f"{spec.name}: only {covered} tracks have {spec.input} features; skipped")
             continue
-        spec_rows, spec_k_rows = _run_representation(spec, block, ok, config, scoring, workspace,
-                                                     counts, log)
+        if spec.input not in common_spaces:
+            common_spaces[spec.input] = _common_space(block, ok)
+        spec_rows, spec_k_rows = _run_representation(spec, block, common_spaces[spec.input], ok,
+                                                     config, scoring, workspace, counts, log)
         rows += spec_rows
         k_rows += spec_k_rows
         log(f"{spec.name}: {len(config.seeds)} seed(s) done")

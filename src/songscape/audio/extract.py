@@ -14,6 +14,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -138,15 +139,17 @@ def _single_threaded() -> None:
 
 
 def _results(jobs: list[TrackJob], cached: dict[int, TrackFeatures], workers: int) -> Iterator[TrackFeatures]:
-    """Results in job order: cached ones directly, the rest from the process pool."""
+    """Results in job order: cached ones directly, the rest in this process (few tracks or one
+    worker) or from a process pool; one BLAS thread either way, so the floats are the same."""
     pending = [job for index, job in enumerate(jobs) if index not in cached]
-    if workers == 1 or len(pending) < 8:
-        with threadpool_limits(1):  # as in the workers: the same floats whatever the count
+    with ExitStack() as stack:
+        if workers == 1 or len(pending) < 8:
+            stack.enter_context(threadpool_limits(1))
             computed: Iterator[TrackFeatures] = map(_run_job, pending)
-            yield from (cached[i] if i in cached else next(computed) for i in range(len(jobs)))
-        return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_single_threaded) as pool:
-        computed = pool.map(_run_job, pending, chunksize=2)
+        else:
+            pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers,
+                                                           initializer=_single_threaded))
+            computed = pool.map(_run_job, pending, chunksize=2)
         yield from (cached[i] if i in cached else next(computed) for i in range(len(jobs)))
 
 

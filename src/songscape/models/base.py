@@ -31,8 +31,9 @@ class Representation(ABC):
         for cls in type(self).__mro__:
             if "__init__" in vars(cls) and issubclass(cls, Representation):
                 for name, parameter in inspect.signature(cls.__init__).parameters.items():
-                    if name != "self" and parameter.kind == parameter.POSITIONAL_OR_KEYWORD:
-                        names.append(name) if name not in names else None
+                    is_keyword = parameter.kind == parameter.POSITIONAL_OR_KEYWORD
+                    if name != "self" and is_keyword and name not in names:
+                        names.append(name)
         return {name: getattr(self, name) for name in names}
 
     @abstractmethod

@@ -32,7 +32,7 @@ thaki theke jabo jaabo jao jai jete esho eso asho ashbe dekho dekhi dekhe bolo b
 bhalo valo bhalobasha bhalobashi bhalobeshe valobasha valobashi bhalobashay mon moner mone prem
 pran praan jibon jibone shopno shopne swapno chokh chokhe raat raate rat din dine akash akashe nodi
 gaan gan shathe sathe diye niye kache kaache dure bujhi bujhina jani janina chai chaina dao nao
-bondhu maa baba shob sob kichu kichhu kotha kothay bhule pore hridoy hriday batash brishti megh
+bondhu maa baba shob sob kichu kichhu kotha bhule pore hridoy hriday batash brishti megh
 tara chand shagor sagor matir mati nouka majhi gram shohor rasta eka ekti ekta ekhane okhane
 shesh shuru aaj aj kal kalke shei sei oi ei ekhono tobuo hothat kokhon
 """.split())
