@@ -14,7 +14,10 @@ from songscape.audio.features import SpectralSettings
 from songscape.cluster.algorithms import CLUSTERERS
 from songscape.text.embed import LyricsSettings
 
-RepresentationKind = Literal["raw", "pca", "ae", "vae"]
+RepresentationKind = Literal["raw", "pca", "ae", "vae", "cvae", "conv-vae", "mvae", "vade"]
+Input = Literal["audio", "mel", "lyrics", "hybrid", "multimodal"]
+# kinds that need one particular input, and the input only they can use
+REQUIRED_INPUT = {"conv-vae": "mel", "mvae": "multimodal"}
 
 
 class ConfigError(ValueError):
@@ -63,12 +66,31 @@ class LyricsConfig(_Strict):
 
 
 class RepresentationSpec(_Strict):
-    """One representation in the grid: a named estimator of ``kind`` fed one input block."""
+    """One representation in the grid: a named estimator of ``kind`` fed one input block.
+
+    Inputs: ``audio`` (feature statistics), ``mel`` (log-mel patches), ``lyrics`` (lyric
+    vectors), ``hybrid`` (audio and lyrics side by side, tracks with lyrics only) and
+    ``multimodal`` (audio, lyrics and the mask of tracks with lyrics, for ``mvae``).
+    ``condition`` names the table column a ``cvae`` is conditioned on; results scored against
+    that column are flagged as supervised.
+    """
 
     name: str
     kind: RepresentationKind
-    input: Literal["audio", "mel", "lyrics", "hybrid"] = "audio"
+    input: Input = "audio"
+    condition: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RepresentationSpec:
+        required = REQUIRED_INPUT.get(self.kind)
+        if required and self.input != required:
+            raise ValueError(f"{self.name}: kind '{self.kind}' needs input '{required}', not '{self.input}'")
+        if self.input == "multimodal" and self.kind != "mvae":
+            raise ValueError(f"{self.name}: input 'multimodal' is for kind 'mvae' only")
+        if (self.kind == "cvae") != (self.condition is not None):
+            raise ValueError(f"{self.name}: a 'condition' column is needed by kind 'cvae' and only by it")
+        return self
 
 
 class ClustererSpec(_Strict):

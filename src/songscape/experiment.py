@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 
 from songscape.audio.extract import cached_audio_features
-from songscape.cluster.algorithms import ClusteringError, cluster
+from songscape.cluster.algorithms import Clustering, ClusteringError, cluster
 from songscape.cluster.metrics import NOISE, evaluate, stability
 from songscape.collection import Collection
 from songscape.config import RepresentationSpec, RunConfig
 from songscape.models import REPRESENTATIONS, Representation, load_representation
-from songscape.models.base import CONFIG_FILE, Standardizer
+from songscape.models.base import CONFIG_FILE, Standardizer, as_matrix
 from songscape.text.embed import cached_lyrics_features
 from songscape.workspace import Workspace, content_key, write_csv, write_npz, write_parquet
 
@@ -33,11 +33,22 @@ class PipelineError(RuntimeError):
 
 @dataclass
 class InputBlock:
-    """A feature matrix over all tracks, the rows usable for it, and the key of its artifact."""
+    """Named model inputs over all tracks, the rows usable for them, the features that
+    define the block's common space, and the key of its artifact."""
 
-    values: np.ndarray
+    arrays: dict[str, np.ndarray]
     usable: np.ndarray
+    common: np.ndarray
     key: str
+
+    def rows(self, selection: np.ndarray) -> dict[str, np.ndarray]:
+        """Every named input restricted to ``selection``."""
+        return {name: values[selection] for name, values in self.arrays.items()}
+
+
+def single_block(values: np.ndarray, usable: np.ndarray, key: str) -> InputBlock:
+    """A block with one feature array ``X`` (rows of features, or mel patches)."""
+    return InputBlock({"X": values}, usable, values, key)
 
 
 @dataclass
@@ -52,20 +63,40 @@ class RunOutcome:
     models_reused: int
 
 
-def _fitted_model(spec: RepresentationSpec, seed: int, block: InputBlock, workspace: Workspace,
-                  ) -> tuple[Representation, float, bool]:
-    """The model for (spec, seed, input): loaded when saved before, else fitted and saved.
-    Returns it with its fit time in seconds and whether it was reused."""
-    directory = workspace.model_dir(spec.name, content_key(spec.kind, spec.params, seed, block.key))
+def _model_inputs(spec: RepresentationSpec, block: InputBlock, tracks: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The named inputs of ``spec``'s model on the block's usable tracks: the block's arrays,
+    plus the conditioning column for conditional models."""
+    inputs = block.rows(block.usable)
+    if spec.condition is not None:
+        if spec.condition not in tracks.columns:
+            raise PipelineError(f"{spec.name}: condition column '{spec.condition}' is not in the table; "
+                                f"columns: {', '.join(map(str, tracks.columns))}")
+        inputs["condition"] = tracks[spec.condition].to_numpy(dtype=object)[block.usable]
+    return inputs
+
+
+def _fitted_model(spec: RepresentationSpec, seed: int, block: InputBlock, inputs: dict[str, np.ndarray],
+                  n_clusters: int | None, workspace: Workspace) -> tuple[Representation, float, bool]:
+    """The model for (spec, seed, inputs): loaded when saved before, else fitted and saved.
+    Models that cluster themselves (``predict``) get the run's k unless their params set one.
+    Returns the model with its fit time in seconds and whether it was reused."""
+    cls = REPRESENTATIONS[spec.kind]
+    params = dict(spec.params)
+    if callable(getattr(cls, "predict", None)):
+        params.setdefault("n_components", n_clusters)
+    condition = list(map(str, inputs.get("condition", [])))
+    directory = workspace.model_dir(spec.name, content_key(spec.kind, params, seed, block.key,
+                                                           spec.condition, condition))
     config_path = directory / CONFIG_FILE
     if config_path.exists():
         fit_seconds = json.loads(config_path.read_text()).get("metadata", {}).get("fit_seconds", np.nan)
         return load_representation(directory), float(fit_seconds), True
-    model = REPRESENTATIONS[spec.kind](random_state=seed, **spec.params)
+    model = cls(random_state=seed, **params)
     started = time.perf_counter()
-    model.fit(block.values[block.usable])
+    model.fit(**inputs)
     fit_seconds = time.perf_counter() - started
-    model.save(directory, metadata={"fit_seconds": fit_seconds, "input": block.key})
+    model.save(directory, metadata={"fit_seconds": fit_seconds, "input": block.key,
+                                    "condition": spec.condition})
     return model, fit_seconds, False
 
 
@@ -85,21 +116,27 @@ def _feature_blocks(config: RunConfig, tracks: pd.DataFrame, workspace: Workspac
     lyrics, lyrics_path = cached_lyrics_features(workspace, list(tracks["lyrics"]),
                                                  config.lyrics.settings(), log)
     with_lyrics = audio.ok & lyrics.has_lyrics
-    return {"audio": InputBlock(audio.stats, audio.ok, audio_path.name),
-            "mel": InputBlock(audio.mel.reshape(len(tracks), -1), audio.ok, f"mel-{audio_path.name}"),
-            "lyrics": InputBlock(lyrics.vectors, with_lyrics, lyrics_path.name),
-            "hybrid": InputBlock(_hybrid(audio.stats, lyrics.vectors, with_lyrics), with_lyrics,
-                                 f"hybrid-{audio_path.name}-{lyrics_path.name}")}
+    hybrid = _hybrid(audio.stats, audio.ok, lyrics.vectors, with_lyrics)
+    both_key = f"{audio_path.name}-{lyrics_path.name}"
+    multimodal = {"audio": audio.stats, "lyrics": lyrics.vectors, "lyrics_mask": lyrics.has_lyrics}
+    return {"audio": single_block(audio.stats, audio.ok, audio_path.name),
+            "mel": single_block(audio.mel, audio.ok, f"mel-{audio_path.name}"),
+            "lyrics": single_block(lyrics.vectors, with_lyrics, lyrics_path.name),
+            "hybrid": single_block(hybrid, with_lyrics, f"hybrid-{both_key}"),
+            "multimodal": InputBlock(multimodal, audio.ok, hybrid, f"multimodal-{both_key}")}
 
 
-def _hybrid(audio: np.ndarray, lyrics: np.ndarray, usable: np.ndarray) -> np.ndarray:
-    """Audio statistics and lyric vectors side by side for tracks that have both, each part
-    scaled to unit root-mean-square row norm so that neither drowns the other."""
+def _hybrid(audio: np.ndarray, audio_ok: np.ndarray, lyrics: np.ndarray,
+            with_lyrics: np.ndarray) -> np.ndarray:
+    """Audio statistics (standardized over the tracks that have both) and lyric vectors side
+    by side, each part scaled to unit root-mean-square row norm so that neither drowns the
+    other; the lyric part is zero for tracks without lyrics, both parts for tracks whose
+    audio failed."""
     hybrid = np.zeros((len(audio), audio.shape[1] + lyrics.shape[1]), dtype=np.float32)
-    if usable.any():
-        standardized = Standardizer().fit(np.asarray(audio[usable], np.float64)).transform(audio[usable])
-        hybrid[usable, :audio.shape[1]] = standardized / np.sqrt(audio.shape[1])
-        hybrid[usable, audio.shape[1]:] = lyrics[usable]
+    if with_lyrics.any():
+        scaler = Standardizer().fit(as_matrix(audio[with_lyrics]))
+        hybrid[audio_ok, :audio.shape[1]] = scaler.transform(audio[audio_ok]) / np.sqrt(audio.shape[1])
+        hybrid[with_lyrics, audio.shape[1]:] = lyrics[with_lyrics]
     return hybrid
 
 
@@ -127,50 +164,70 @@ def _common_space(block: InputBlock, ok: np.ndarray) -> np.ndarray:
     """The block's own features, standardized, on the analysed tracks (zeros where the block
     has none; those tracks are noise for that representation)."""
     usable = block.usable[ok]
-    values = np.asarray(block.values[block.usable], dtype=np.float64)
+    values = as_matrix(block.common[block.usable])
     common = np.zeros((len(usable), values.shape[1]), dtype=np.float32)
     common[usable] = Standardizer().fit(values).transform(values)
     return common
 
 
-def _run_representation(spec: RepresentationSpec, block: InputBlock, common: np.ndarray,
-                        ok: np.ndarray, config: RunConfig, scoring: _Scoring, workspace: Workspace,
-                        counts: dict[str, int], log: Log) -> tuple[list[dict], list[dict]]:
+MODEL_POSTERIOR = "posterior"  # the algorithm name of a model's own cluster assignments
+
+
+def _clusterings(model: Representation, inputs: dict[str, np.ndarray], covered: np.ndarray,
+                 config: RunConfig, seed: int, log: Log, name: str) -> list[tuple[str, Clustering, float]]:
+    """(algorithm, clustering, seconds) for every configured clusterer on the embedding, and
+    the model's own assignments when it clusters itself; a clusterer that cannot run is
+    logged and left out."""
+    clusterings = []
+    for clusterer in config.clusterers:
+        started = time.perf_counter()
+        try:
+            clustering = cluster(clusterer.name, covered, config.n_clusters, seed, **clusterer.params)
+        except ClusteringError as error:  # one algorithm that cannot run does not stop the grid
+            log(f"{name} + {clusterer.name}, seed {seed}: skipped: {error}")
+            continue
+        clusterings.append((clusterer.name, clustering, time.perf_counter() - started))
+    if callable(getattr(model, "predict", None)):
+        started = time.perf_counter()
+        own = Clustering(np.asarray(model.predict(**inputs), dtype=np.int64))
+        clusterings.append((MODEL_POSTERIOR, own, time.perf_counter() - started))
+    return clusterings
+
+
+def _run_representation(spec: RepresentationSpec, block: InputBlock, tracks: pd.DataFrame,
+                        common: np.ndarray, ok: np.ndarray, config: RunConfig, scoring: _Scoring,
+                        workspace: Workspace, counts: dict[str, int], log: Log) -> tuple[list[dict], list[dict]]:
     """Fit, embed, cluster and score one representation over every seed; write its labels and
     embeddings. Returns result rows and k-selection rows."""
     usable = block.usable[ok]  # rows of the analysed tracks that this input covers
+    inputs = _model_inputs(spec, block, tracks)
+    leak = spec.condition is not None and spec.condition in scoring.truth
     rows, k_rows = [], []
-    labels_by_algorithm: dict[str, dict[str, np.ndarray]] = {c.name: {} for c in config.clusterers}
+    labels_by_algorithm: dict[str, dict[str, np.ndarray]] = {}
     for seed in config.seeds:
-        model, fit_seconds, was_reused = _fitted_model(spec, seed, block, workspace)
+        model, fit_seconds, was_reused = _fitted_model(spec, seed, block, inputs, config.n_clusters,
+                                                       workspace)
         counts["reused" if was_reused else "trained"] += 1
-        covered = model.transform(block.values[block.usable])
+        covered = model.transform(**inputs)
         embedding = np.zeros((len(usable), covered.shape[1]), dtype=np.float32)
         embedding[usable] = covered
         write_npz(workspace.embedding(spec.name, seed), track_id=scoring.track_ids,
                   embedding=np.where(usable[:, None], embedding, np.nan))
-        for clusterer in config.clusterers:
-            started = time.perf_counter()
-            try:
-                clustering = cluster(clusterer.name, covered, scoring.n_clusters, seed, **clusterer.params)
-            except ClusteringError as error:  # one algorithm that cannot run does not stop the grid
-                log(f"{spec.name} + {clusterer.name}, seed {seed}: skipped: {error}")
-                continue
+        for algorithm, clustering, cluster_seconds in _clusterings(model, inputs, covered, config,
+                                                                   seed, log, spec.name):
             labels = np.full(len(usable), NOISE, dtype=np.int64)
             labels[usable] = clustering.labels
-            cluster_seconds = time.perf_counter() - started
-            labels_by_algorithm[clusterer.name][f"seed_{seed}"] = labels
-            k_rows += [{"representation": spec.name, "algorithm": clusterer.name, "seed": seed,
+            labels_by_algorithm.setdefault(algorithm, {})[f"seed_{seed}"] = labels
+            k_rows += [{"representation": spec.name, "algorithm": algorithm, "seed": seed,
                         "criterion": clustering.criterion, "k": k, "score": score}
                        for k, score in clustering.curve.items()]
             rows.append({"representation": spec.name, "kind": spec.kind, "input": spec.input,
-                         "algorithm": clusterer.name, "seed": seed, "n_tracks": int(usable.sum()),
-                         "supervised_leak": False, "model_reused": was_reused,
-                         "fit_seconds": fit_seconds, "cluster_seconds": cluster_seconds,
+                         "algorithm": algorithm, "seed": seed, "n_tracks": int(usable.sum()),
+                         "conditioned_on": spec.condition or "", "supervised_leak": leak,
+                         "model_reused": was_reused, "fit_seconds": fit_seconds,
+                         "cluster_seconds": cluster_seconds,
                          **evaluate(embedding, labels, scoring.truth, seed, common_space=common)})
     for algorithm, columns in labels_by_algorithm.items():
-        if not columns:  # skipped for every seed
-            continue
         write_parquet(pd.DataFrame({"track_id": scoring.track_ids, **columns}),
                       workspace.labels(spec.name, algorithm))
         agreement = stability(list(columns.values()))
@@ -202,8 +259,8 @@ def run_experiment(config: RunConfig, collection: Collection, workspace: Workspa
             continue
         if spec.input not in common_spaces:
             common_spaces[spec.input] = _common_space(block, ok)
-        spec_rows, spec_k_rows = _run_representation(spec, block, common_spaces[spec.input], ok,
-                                                     config, scoring, workspace, counts, log)
+        spec_rows, spec_k_rows = _run_representation(spec, block, tracks, common_spaces[spec.input],
+                                                     ok, config, scoring, workspace, counts, log)
         rows += spec_rows
         k_rows += spec_k_rows
         log(f"{spec.name}: {len(config.seeds)} seed(s) done")

@@ -3,11 +3,16 @@
 from songscape.models.ae import Autoencoder
 from songscape.models.base import Representation, load_representation
 from songscape.models.baselines import PCARepresentation, RawFeatures
+from songscape.models.conv_vae import ConvVAE
+from songscape.models.cvae import CVAE
+from songscape.models.multimodal import MultimodalVAE
+from songscape.models.vade import VaDE
 from songscape.models.vae import VAE
 
 REPRESENTATIONS: dict[str, type[Representation]] = {
-    cls.kind: cls for cls in (RawFeatures, PCARepresentation, Autoencoder, VAE)
+    cls.kind: cls for cls in (RawFeatures, PCARepresentation, Autoencoder, VAE, CVAE, ConvVAE,
+                              MultimodalVAE, VaDE)
 }
 
-__all__ = ["REPRESENTATIONS", "Autoencoder", "PCARepresentation", "RawFeatures", "Representation",
-           "VAE", "load_representation"]
+__all__ = ["CVAE", "REPRESENTATIONS", "VAE", "Autoencoder", "ConvVAE", "MultimodalVAE",
+           "PCARepresentation", "RawFeatures", "Representation", "VaDE", "load_representation"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from songscape.models.nets import mlp
+from songscape.models.nets import mlp, squared_error
 from songscape.models.neural import NeuralRepresentation
+from songscape.models.training import Batch, Step
 
 
 class _AutoencoderNet(nn.Module):
@@ -17,16 +18,16 @@ class _AutoencoderNet(nn.Module):
 
 
 class Autoencoder(NeuralRepresentation):
-    """MLP autoencoder on standardized features, trained on mean squared error."""
+    """MLP autoencoder on standardized features, trained on squared error."""
 
     kind = "ae"
 
-    def _build_module(self, n_features: int) -> nn.Module:
-        return _AutoencoderNet(n_features, self.hidden, self.latent_dim)
+    def _build_module(self) -> nn.Module:
+        return _AutoencoderNet(self.shape_["X_features"], self.hidden, self.latent_dim)
 
-    def _loss(self, module: nn.Module, batch: torch.Tensor, kl_weight: float) -> dict[str, torch.Tensor]:
-        reconstruction = ((module.decoder(module.encoder(batch)) - batch) ** 2).sum(dim=1).mean()
+    def _loss(self, module: nn.Module, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
+        reconstruction = squared_error(module.decoder(module.encoder(batch["X"])), batch["X"]).mean()
         return {"loss": reconstruction, "reconstruction": reconstruction}
 
-    def _encode(self, module: nn.Module, batch: torch.Tensor) -> torch.Tensor:
-        return module.encoder(batch)
+    def _encode(self, module: nn.Module, batch: Batch) -> torch.Tensor:
+        return module.encoder(batch["X"])

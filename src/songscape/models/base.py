@@ -81,6 +81,12 @@ def load_representation(directory: Path) -> Representation:
     return cls.load(directory)
 
 
+def as_matrix(X: np.ndarray) -> np.ndarray:
+    """X as float64 rows of features: (n, ...) arrays, such as mel patches, are flattened."""
+    values = np.asarray(X, dtype=np.float64)
+    return values.reshape(len(values), -1)
+
+
 class Standardizer:
     """Per-feature zero mean and unit variance; constant features are left centred."""
 

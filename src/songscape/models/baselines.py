@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.decomposition import PCA
 
-from songscape.models.base import Representation, Standardizer
+from songscape.models.base import Representation, Standardizer, as_matrix
 from songscape.workspace import read_npz, write_npz
 
 STATE_FILE = "state.npz"
@@ -23,11 +23,11 @@ class RawFeatures(Representation):
         self.scaler_ = Standardizer()
 
     def fit(self, X: np.ndarray) -> RawFeatures:
-        self.scaler_.fit(np.asarray(X, dtype=np.float64))
+        self.scaler_.fit(as_matrix(X))
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        return self.scaler_.transform(np.asarray(X, dtype=np.float64))
+        return self.scaler_.transform(as_matrix(X))
 
     def _save_state(self, directory: Path) -> None:
         write_npz(directory / STATE_FILE, mean=self.scaler_.mean, scale=self.scaler_.scale)
@@ -50,7 +50,8 @@ class PCARepresentation(Representation):
         self.center_: np.ndarray | None = None
 
     def fit(self, X: np.ndarray) -> PCARepresentation:
-        standardized = self.scaler_.fit(np.asarray(X, dtype=np.float64)).transform(X)
+        values = as_matrix(X)
+        standardized = self.scaler_.fit(values).transform(values)
         n_components = min(self.n_components, *standardized.shape)
         pca = PCA(n_components=n_components, svd_solver="full", random_state=self.random_state)
         pca.fit(standardized)
@@ -60,7 +61,7 @@ class PCARepresentation(Representation):
     def transform(self, X: np.ndarray) -> np.ndarray:
         if self.components_ is None:
             raise RuntimeError("PCARepresentation is not fitted; call fit first")
-        standardized = self.scaler_.transform(np.asarray(X, dtype=np.float64))
+        standardized = self.scaler_.transform(as_matrix(X))
         return ((standardized - self.center_) @ self.components_.T).astype(np.float32)
 
     def _save_state(self, directory: Path) -> None:

@@ -1,8 +1,11 @@
-"""Network building blocks shared by the neural representations."""
+"""Network building blocks and Gaussian latent helpers shared by the neural representations."""
 
 from __future__ import annotations
 
+import torch
 from torch import nn
+
+LOG_VARIANCE_RANGE = (-12.0, 8.0)  # clamp so exp() stays finite early in training
 
 
 def mlp(sizes: list[int]) -> nn.Sequential:
@@ -13,3 +16,46 @@ def mlp(sizes: list[int]) -> nn.Sequential:
         if index < len(sizes) - 2:
             layers.extend([nn.LayerNorm(size_out), nn.GELU()])
     return nn.Sequential(*layers)
+
+
+def conv_encoder(channels: tuple[int, ...]) -> nn.Sequential:
+    """Stride-2 4×4 convolutions from one input channel through ``channels``, each halving
+    height and width, each followed by GroupNorm (independent of batch size) and GELU."""
+    layers: list[nn.Module] = []
+    for size_in, size_out in zip((1, *channels[:-1]), channels):
+        layers.extend([nn.Conv2d(size_in, size_out, kernel_size=4, stride=2, padding=1),
+                       nn.GroupNorm(1, size_out), nn.GELU()])
+    return nn.Sequential(*layers)
+
+
+def conv_decoder(channels: tuple[int, ...]) -> nn.Sequential:
+    """The mirror of `conv_encoder`: stride-2 transposed convolutions back to one channel,
+    each doubling height and width; no activation after the last."""
+    layers: list[nn.Module] = []
+    reversed_channels = tuple(reversed(channels))
+    for index, (size_in, size_out) in enumerate(zip(reversed_channels, (*reversed_channels[1:], 1))):
+        layers.append(nn.ConvTranspose2d(size_in, size_out, kernel_size=4, stride=2, padding=1))
+        if index < len(channels) - 1:
+            layers.extend([nn.GroupNorm(1, size_out), nn.GELU()])
+    return nn.Sequential(*layers)
+
+
+def split_posterior(parameters: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split an encoder output of 2·d columns into a mean and a clamped log-variance."""
+    mean, log_variance = parameters.chunk(2, dim=1)
+    return mean, log_variance.clamp(*LOG_VARIANCE_RANGE)
+
+
+def sample_posterior(mean: torch.Tensor, log_variance: torch.Tensor) -> torch.Tensor:
+    """One reparameterised draw from N(mean, exp(log_variance))."""
+    return mean + torch.randn_like(mean) * torch.exp(0.5 * log_variance)
+
+
+def kl_to_standard_normal(mean: torch.Tensor, log_variance: torch.Tensor) -> torch.Tensor:
+    """KL(N(mean, var) ‖ N(0, I)) per row, summed over latent dimensions: shape (n,)."""
+    return 0.5 * (mean**2 + log_variance.exp() - 1.0 - log_variance).sum(dim=1)
+
+
+def squared_error(reconstruction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Squared error per row, summed over every feature: shape (n,)."""
+    return ((reconstruction - target) ** 2).flatten(1).sum(dim=1)

@@ -1,33 +1,43 @@
-"""What the PyTorch representations share: standardized inputs, the training loop, saving
-weights as ``weights.pt`` (loaded with ``weights_only=True``) and ``history.csv``."""
+"""What the PyTorch representations share: standardized named inputs, the training loop,
+batched encoding, saving weights as ``weights.pt`` (loaded with ``weights_only=True``) and
+``history.csv``."""
 
 from __future__ import annotations
 
 from abc import abstractmethod
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-from songscape.models.base import Representation, Standardizer
-from songscape.models.training import TrainingSettings, seed_everything, train
+from songscape.models.base import Representation, Standardizer, as_matrix
+from songscape.models.training import (Batch, LossFn, Step, TrainingSettings, iterate_batches,
+                                       seed_everything, train)
 from songscape.workspace import atomic_path, write_csv
 
 WEIGHTS_FILE = "weights.pt"
 HISTORY_FILE = "history.csv"
+ENCODE_BATCH = 1024  # rows per forward pass in transform / reconstruct
 
 
 class NeuralRepresentation(Representation):
-    """An encoder/decoder trained on standardized features; transform returns the code."""
+    """An encoder/decoder trained on standardized features; transform returns the code.
+
+    Subclasses say how named inputs become tensors (`_tensors`, which also fits the scalers
+    and records in ``shape_`` whatever `_build_module` needs), build the network, give the
+    loss of a batch and its deterministic code. Single-input models take ``X``; the
+    multimodal and conditional models add named inputs (DESIGN.md §3).
+    """
 
     def __init__(self, latent_dim: int = 8, hidden: tuple[int, ...] = (128, 64),
                  epochs: int = 300, batch_size: int = 64, learning_rate: float = 1e-3,
                  weight_decay: float = 0.0, patience: int = 30,
                  validation_fraction: float = 0.15, gradient_clip: float = 5.0,
-                 random_state: int = 0) -> None:
+                 device: str = "auto", random_state: int = 0) -> None:
         self.latent_dim = latent_dim
         self.hidden = tuple(hidden)
         self.epochs = epochs
@@ -37,67 +47,113 @@ class NeuralRepresentation(Representation):
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.gradient_clip = gradient_clip
+        self.device = device
         self.random_state = random_state
-        self.scaler_ = Standardizer()
+        self.scalers_: dict[str, Standardizer] = {}
+        self.shape_: dict[str, Any] = {}
         self.module_: nn.Module | None = None
         self.history_: list[dict[str, float]] = []
 
+    # ---- what each model defines -------------------------------------------------------
     @abstractmethod
-    def _build_module(self, n_features: int) -> nn.Module:
-        """A fresh network for inputs of ``n_features`` dimensions."""
+    def _build_module(self) -> nn.Module:
+        """A fresh network for the inputs described by ``shape_``."""
 
     @abstractmethod
-    def _loss(self, module: nn.Module, batch: torch.Tensor, kl_weight: float) -> dict[str, torch.Tensor]:
+    def _loss(self, module: nn.Module, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
         """Named loss terms for one batch; "loss" is minimised."""
 
     @abstractmethod
-    def _encode(self, module: nn.Module, batch: torch.Tensor) -> torch.Tensor:
+    def _encode(self, module: nn.Module, batch: Batch) -> torch.Tensor:
         """The deterministic code of a batch (the posterior mean for VAEs)."""
 
-    def _training_settings(self) -> TrainingSettings:
+    def _tensors(self, inputs: dict[str, Any], fitting: bool) -> Batch:
+        """Standardized float32 tensors from the named inputs; fits the scalers and fills
+        ``shape_`` when ``fitting``. The default handles one feature matrix ``X``."""
+        return {"X": self._standardize("X", as_matrix(inputs["X"]), fitting)}
+
+    def _decoded(self, module: nn.Module, batch: Batch) -> torch.Tensor:
+        """Decoder output for the code of a batch (standardized units)."""
+        return module.decoder(self._encode(module, batch))
+
+    def _input_units(self, decoded: np.ndarray) -> np.ndarray:
+        """Decoder output back in the units of the input."""
+        return self.scalers_["X"].inverse_transform(decoded)
+
+    # ---- shared machinery ----------------------------------------------------------------
+    def _standardize(self, name: str, values: np.ndarray, fitting: bool,
+                     rows: np.ndarray | None = None) -> torch.Tensor:
+        """Scale ``values`` with the scaler called ``name`` (fitted on ``rows`` when fitting)."""
+        if fitting:
+            self.scalers_[name] = Standardizer().fit(values if rows is None else values[rows])
+            self.shape_[f"{name}_features"] = values.shape[1]
+        return torch.from_numpy(self.scalers_[name].transform(values))
+
+    def training_settings(self, **changes: Any) -> TrainingSettings:
+        """The training loop's settings from this model's parameters."""
         names = {f.name for f in fields(TrainingSettings)}
-        return TrainingSettings(**{k: v for k, v in vars(self).items() if k in names})
+        values = {k: v for k, v in vars(self).items() if k in names}
+        return TrainingSettings(**{**values, "label": f"{self.kind} seed {self.random_state}", **changes})
+
+    def _fit(self, inputs: dict[str, Any]) -> NeuralRepresentation:
+        """Prepare ``inputs``, build the network and train it with `_loss`."""
+        self.shape_ = {}
+        data = self._tensors(inputs, fitting=True)
+        generator = seed_everything(self.random_state)
+        self.module_ = self._build_module()
+        self.history_ = self._train(self.module_, self._loss, data, generator)
+        return self
+
+    def _train(self, module: nn.Module, loss: LossFn, data: Batch, generator: torch.Generator,
+               **changes: Any) -> list[dict[str, float]]:
+        return train(module, loss, data, self.training_settings(**changes), generator)
 
     def fit(self, X: np.ndarray) -> NeuralRepresentation:
-        X = np.asarray(X, dtype=np.float64)
-        data = torch.from_numpy(self.scaler_.fit(X).transform(X))
-        generator = seed_everything(self.random_state)
-        self.module_ = self._build_module(X.shape[1])
-        self.history_ = train(self.module_, self._loss, data, self._training_settings(), generator)
-        return self
+        """Learn from X of shape (n_samples, n_features)."""
+        return self._fit({"X": X})
 
     def _fitted_module(self) -> nn.Module:
         if self.module_ is None:
             raise RuntimeError(f"{type(self).__name__} is not fitted; call fit first")
         return self.module_.eval()
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
+    def _map_batches(self, inputs: dict[str, Any], function: Any) -> np.ndarray:
+        """``function(module, batch)`` over batches of the prepared inputs, concatenated."""
         module = self._fitted_module()
-        data = torch.from_numpy(self.scaler_.transform(np.asarray(X, dtype=np.float64)))
+        data = self._tensors(inputs, fitting=False)
         with torch.no_grad():
-            return self._encode(module, data).numpy().astype(np.float32)
+            parts = [function(module, batch).numpy()
+                     for batch in iterate_batches(data, ENCODE_BATCH, torch.device("cpu"))]
+        return np.concatenate(parts).astype(np.float32)
+
+    def _transform(self, inputs: dict[str, Any]) -> np.ndarray:
+        return self._map_batches(inputs, self._encode)
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """The code of X: shape (n_samples, latent_dim)."""
+        return self._transform({"X": X})
 
     def reconstruct(self, X: np.ndarray) -> np.ndarray:
-        """Decoder output for the code of X, in the units of X."""
-        module = self._fitted_module()
-        data = torch.from_numpy(self.scaler_.transform(np.asarray(X, dtype=np.float64)))
-        with torch.no_grad():
-            decoded = module.decoder(self._encode(module, data)).numpy()
-        return self.scaler_.inverse_transform(decoded)
+        """Decoder output for the code of X, in the units and shape of X."""
+        decoded = self._map_batches({"X": X}, self._decoded)
+        return self._input_units(decoded)
 
     def _save_state(self, directory: Path) -> None:
         module = self._fitted_module()
-        state = {"module": module.state_dict(),
-                 "scaler_mean": torch.from_numpy(self.scaler_.mean),
-                 "scaler_scale": torch.from_numpy(self.scaler_.scale)}
+        scalers = {name: {"mean": torch.from_numpy(np.asarray(scaler.mean)),
+                          "scale": torch.from_numpy(np.asarray(scaler.scale))}
+                   for name, scaler in self.scalers_.items()}
+        state = {"module": module.state_dict(), "scalers": scalers, "shape": self.shape_}
         with atomic_path(directory / WEIGHTS_FILE) as tmp:
             torch.save(state, tmp)
         write_csv(pd.DataFrame(self.history_), directory / HISTORY_FILE)
 
     def _load_state(self, directory: Path) -> None:
-        state = torch.load(directory / WEIGHTS_FILE, weights_only=True)
-        self.scaler_ = Standardizer(state["scaler_mean"].numpy(), state["scaler_scale"].numpy())
-        self.module_ = self._build_module(len(self.scaler_.mean))
+        state = torch.load(directory / WEIGHTS_FILE, weights_only=True, map_location="cpu")
+        self.scalers_ = {name: Standardizer(values["mean"].numpy(), values["scale"].numpy())
+                         for name, values in state["scalers"].items()}
+        self.shape_ = dict(state["shape"])
+        self.module_ = self._build_module()
         self.module_.load_state_dict(state["module"])
         history_path = directory / HISTORY_FILE
         if history_path.exists() and history_path.stat().st_size > 1:

@@ -1,24 +1,40 @@
-"""One training loop for every neural representation: Adam, optional KL warm-up weight,
-early stopping on a held-out split, gradient clipping, seeding, a per-epoch history."""
+"""One training loop for every neural representation: AdamW, KL warm-up, early stopping on a
+held-out split, gradient clipping, seeding, CUDA when available, a progress bar and a
+per-epoch history."""
 
 from __future__ import annotations
 
 import copy
+import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
-# loss_fn(model, batch, kl_weight) -> named loss terms, "loss" being the one to minimise
-LossFn = Callable[[nn.Module, torch.Tensor, float], dict[str, torch.Tensor]]
+Batch = dict[str, torch.Tensor]  # named inputs, all with the same number of rows
+
+
+@dataclass(frozen=True)
+class Step:
+    """Where training stands when a loss is computed: the epoch and the KL warm-up weight."""
+
+    epoch: int
+    kl_weight: float = 1.0
+
+
+# loss_fn(model, batch, step) -> named loss terms, "loss" being the one to minimise
+LossFn = Callable[[nn.Module, Batch, Step], dict[str, torch.Tensor]]
 
 
 @dataclass(frozen=True)
 class TrainingSettings:
-    """How to train; every field is also a parameter of the neural representations."""
+    """How to train; every field but ``schedule_epochs`` is also a parameter of the neural
+    representations."""
 
     epochs: int = 300
     batch_size: int = 64
@@ -28,11 +44,22 @@ class TrainingSettings:
     validation_fraction: float = 0.15
     gradient_clip: float = 5.0
     warmup_epochs: int = 0
+    schedule_epochs: int = 0  # the loss changes with the epoch until then: no early stopping
+    device: str = "auto"
+    label: str = "training"
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` → CUDA when available, else CPU; anything else is passed to torch."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
 
 
 def seed_everything(seed: int) -> torch.Generator:
-    """Seed Python, NumPy and torch, ask torch for deterministic kernels; return a generator
-    for data shuffling."""
+    """Seed Python, NumPy and torch, ask torch for deterministic kernels (on CUDA too); return
+    a CPU generator for data shuffling."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -47,59 +74,93 @@ def split_indices(n: int, validation_fraction: float, generator: torch.Generator
     return order[n_validation:], order[:n_validation]
 
 
-def _mean_loss(model: nn.Module, loss_fn: LossFn, data: torch.Tensor, batch_size: int,
-               kl_weight: float) -> dict[str, float]:
+def batch_rows(data: Batch, rows: torch.Tensor) -> Batch:
+    """The given rows of every named input."""
+    return {name: values[rows] for name, values in data.items()}
+
+
+def iterate_batches(data: Batch, batch_size: int, device: torch.device,
+                    order: torch.Tensor | None = None) -> Iterator[Batch]:
+    """Consecutive batches (in ``order`` when given) moved to ``device``."""
+    n = len(next(iter(data.values())))
+    order = torch.arange(n) if order is None else order
+    for start in range(0, n, batch_size):
+        rows = order[start:start + batch_size]
+        yield {name: values[rows].to(device) for name, values in data.items()}
+
+
+def mean_loss(model: nn.Module, loss_fn: LossFn, data: Batch, batch_size: int, step: Step,
+              device: torch.device) -> dict[str, float]:
+    """Every loss term averaged over all rows of ``data``, without gradients."""
     totals: dict[str, float] = {}
+    n = len(next(iter(data.values())))
     with torch.no_grad():
-        for start in range(0, len(data), batch_size):
-            batch = data[start:start + batch_size]
-            for name, value in loss_fn(model, batch, kl_weight).items():
-                totals[name] = totals.get(name, 0.0) + float(value) * len(batch)
-    return {name: total / len(data) for name, total in totals.items()}
+        for batch in iterate_batches(data, batch_size, device):
+            size = len(next(iter(batch.values())))
+            for name, value in loss_fn(model, batch, step).items():
+                totals[name] = totals.get(name, 0.0) + float(value) * size
+    return {name: total / n for name, total in totals.items()}
 
 
-def train(model: nn.Module, loss_fn: LossFn, data: torch.Tensor, settings: TrainingSettings,
+def _progress(label: str) -> Progress:
+    """A transient progress bar, shown only on a terminal."""
+    console = Console(stderr=True)
+    return Progress(TextColumn(f"  {label}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("loss {task.fields[loss]:.3g}"), TimeElapsedColumn(),
+                    console=console, transient=True, disable=not console.is_terminal)
+
+
+def train(model: nn.Module, loss_fn: LossFn, data: Batch, settings: TrainingSettings,
           generator: torch.Generator) -> list[dict[str, float]]:
-    """Train ``model`` in place and leave it at the epoch with the lowest validation loss
-    (training loss when there is no validation split). Returns one history row per epoch.
+    """Train ``model`` in place and leave it, on the CPU, at the epoch with the lowest
+    validation loss (training loss when there is no validation split). Returns one history
+    row per epoch.
 
     The KL weight ramps linearly from 0 to 1 over ``warmup_epochs``; validation loss is always
     measured at the full weight, so epochs stay comparable, and early stopping waits until the
-    warm-up has ended.
+    warm-up and any other schedule of the loss (``schedule_epochs``) have ended.
     """
-    train_rows, validation_rows = split_indices(len(data), settings.validation_fraction, generator)
-    train_data, validation_data = data[train_rows], data[validation_rows]
+    device = resolve_device(settings.device)
+    model.to(device)
+    n = len(next(iter(data.values())))
+    train_rows, validation_rows = split_indices(n, settings.validation_fraction, generator)
+    train_data, validation_data = batch_rows(data, train_rows), batch_rows(data, validation_rows)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate,
                                   weight_decay=settings.weight_decay)
+    settle = max(settings.warmup_epochs, settings.schedule_epochs)
     best_loss, best_state, epochs_without_gain = float("inf"), copy.deepcopy(model.state_dict()), 0
     history: list[dict[str, float]] = []
-    for epoch in range(settings.epochs):
-        kl_weight = min(1.0, (epoch + 1) / settings.warmup_epochs) if settings.warmup_epochs else 1.0
-        model.train()
-        order = torch.randperm(len(train_data), generator=generator)
-        for start in range(0, len(order), settings.batch_size):
-            batch = train_data[order[start:start + settings.batch_size]]
-            optimizer.zero_grad()
-            loss_fn(model, batch, kl_weight)["loss"].backward()
-            nn.utils.clip_grad_norm_(model.parameters(), settings.gradient_clip)
-            optimizer.step()
-        model.eval()
-        row = {"epoch": float(epoch), "kl_weight": kl_weight}
-        row.update({f"train_{k}": v for k, v in _mean_loss(model, loss_fn, train_data,
-                                                           settings.batch_size, 1.0).items()})
-        monitored = row["train_loss"]
-        if len(validation_data):
-            row.update({f"val_{k}": v for k, v in _mean_loss(model, loss_fn, validation_data,
-                                                             settings.batch_size, 1.0).items()})
-            monitored = row["val_loss"]
-        history.append(row)
-        if epoch + 1 < settings.warmup_epochs:
-            continue
-        if monitored < best_loss - 1e-6:
-            best_loss, best_state, epochs_without_gain = monitored, copy.deepcopy(model.state_dict()), 0
-        else:
-            epochs_without_gain += 1
-            if epochs_without_gain >= settings.patience:
-                break
+    with _progress(settings.label) as progress:
+        task = progress.add_task("", total=settings.epochs, loss=float("nan"))
+        for epoch in range(settings.epochs):
+            kl_weight = min(1.0, (epoch + 1) / settings.warmup_epochs) if settings.warmup_epochs else 1.0
+            model.train()
+            order = torch.randperm(len(train_rows), generator=generator)
+            for batch in iterate_batches(train_data, settings.batch_size, device, order):
+                optimizer.zero_grad()
+                loss_fn(model, batch, Step(epoch, kl_weight))["loss"].backward()
+                nn.utils.clip_grad_norm_(model.parameters(), settings.gradient_clip)
+                optimizer.step()
+            model.eval()
+            row = {"epoch": float(epoch), "kl_weight": kl_weight}
+            full = Step(epoch, 1.0)
+            row.update({f"train_{k}": v for k, v in mean_loss(model, loss_fn, train_data,
+                                                              settings.batch_size, full, device).items()})
+            monitored = row["train_loss"]
+            if len(validation_rows):
+                row.update({f"val_{k}": v for k, v in mean_loss(model, loss_fn, validation_data,
+                                                                settings.batch_size, full, device).items()})
+                monitored = row["val_loss"]
+            history.append(row)
+            progress.update(task, advance=1, loss=monitored)
+            if epoch + 1 < settle:
+                continue
+            if monitored < best_loss - 1e-6:
+                best_loss, best_state, epochs_without_gain = monitored, copy.deepcopy(model.state_dict()), 0
+            else:
+                epochs_without_gain += 1
+                if epochs_without_gain >= settings.patience:
+                    break
     model.load_state_dict(best_state)
+    model.to("cpu")
     return history

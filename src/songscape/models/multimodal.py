@@ -1,0 +1,144 @@
+"""A multimodal VAE on audio features and lyric vectors (MVAE, Wu & Goodman 2018): one Gaussian
+expert per modality, fused with the prior expert by a product of experts, so a track without
+lyrics is encoded from its audio alone."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from songscape.models.base import as_matrix
+from songscape.models.nets import (kl_to_standard_normal, mlp, sample_posterior, split_posterior,
+                                   squared_error)
+from songscape.models.training import Batch, Step
+from songscape.models.vae import BetaVAEObjective
+
+MODALITIES = ("audio", "lyrics")
+
+
+def product_of_experts(means: list[torch.Tensor], log_variances: list[torch.Tensor],
+                       present: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fuse Gaussian experts with the N(0, I) prior expert; an expert whose ``present`` entry
+    is 0 for a row leaves that row out. Returns the fused mean and log-variance."""
+    precision = torch.ones_like(means[0])
+    weighted_mean = torch.zeros_like(means[0])
+    for mean, log_variance, mask in zip(means, log_variances, present):
+        expert_precision = torch.exp(-log_variance) * mask[:, None]
+        precision = precision + expert_precision
+        weighted_mean = weighted_mean + mean * expert_precision
+    return weighted_mean / precision, -torch.log(precision)
+
+
+class _MultimodalNet(nn.Module):
+    def __init__(self, sizes: dict[str, int], hidden: tuple[int, ...], latent_dim: int) -> None:
+        super().__init__()
+        self.encoders = nn.ModuleDict({m: mlp([sizes[m], *hidden, 2 * latent_dim]) for m in MODALITIES})
+        self.decoders = nn.ModuleDict({m: mlp([latent_dim, *reversed(hidden), sizes[m]]) for m in MODALITIES})
+
+    def posterior(self, batch: Batch, use: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The fused posterior from the modalities in ``use`` that each row has."""
+        experts = [split_posterior(self.encoders[m](batch[m])) for m in use]
+        present = [batch[f"{m}_mask"] for m in use]
+        return product_of_experts([e[0] for e in experts], [e[1] for e in experts], present)
+
+
+class MultimodalVAE(BetaVAEObjective):
+    """MVAE over ``audio`` (n, d_audio) and ``lyrics`` (n, d_lyrics) with ``lyrics_mask`` (n,)
+    saying which rows have lyrics. transform returns the fused posterior mean from whatever
+    each track has.
+
+    Each modality's squared error is divided by its number of features and multiplied by
+    its weight (``audio_weight``, ``lyrics_weight``) and by the mean feature count, so modalities
+    count by weight, not by size. With ``subset_training`` the loss adds the ELBOs of each
+    modality alone to the joint ELBO (the MVAE sub-sampling), so single-modality codes land in
+    the same space as joint ones. β, warm-up and capacity as in `BetaVAEObjective`.
+    """
+
+    kind = "mvae"
+
+    def __init__(self, audio_weight: float = 1.0, lyrics_weight: float = 1.0,
+                 subset_training: bool = True, latent_dim: int = 16, **kwargs: Any) -> None:
+        super().__init__(latent_dim=latent_dim, **kwargs)
+        self.audio_weight = audio_weight
+        self.lyrics_weight = lyrics_weight
+        self.subset_training = subset_training
+
+    def fit(self, audio: np.ndarray, lyrics: np.ndarray | None = None,
+            lyrics_mask: np.ndarray | None = None) -> MultimodalVAE:
+        """Learn from audio features, lyric vectors and the mask of rows with lyrics."""
+        return self._fit({"audio": audio, "lyrics": lyrics, "lyrics_mask": lyrics_mask})
+
+    def transform(self, audio: np.ndarray, lyrics: np.ndarray | None = None,
+                  lyrics_mask: np.ndarray | None = None) -> np.ndarray:
+        """Fused posterior means (n, latent_dim); rows without lyrics use audio alone."""
+        return self._transform({"audio": audio, "lyrics": lyrics, "lyrics_mask": lyrics_mask})
+
+    def reconstruct(self, audio: np.ndarray, lyrics: np.ndarray | None = None,
+                    lyrics_mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Both modalities decoded from the fused code, in input units (lyrics decoded for
+        every row, also those that had none)."""
+        inputs = {"audio": audio, "lyrics": lyrics, "lyrics_mask": lyrics_mask}
+        return {m: self.scalers_[m].inverse_transform(
+                    self._map_batches(inputs, partial(self._decoded_modality, modality=m)))
+                for m in MODALITIES}
+
+    def _decoded_modality(self, module: nn.Module, batch: Batch, modality: str) -> torch.Tensor:
+        return module.decoders[modality](self._encode(module, batch))
+
+    def _tensors(self, inputs: dict[str, Any], fitting: bool) -> Batch:
+        audio = as_matrix(inputs["audio"])
+        n = len(audio)
+        if inputs["lyrics"] is None:
+            lyrics = np.zeros((n, self.shape_.get("lyrics_features", 1)))
+            mask = np.zeros(n, dtype=bool)
+        else:
+            lyrics = as_matrix(inputs["lyrics"])
+            mask = (np.ones(n, dtype=bool) if inputs["lyrics_mask"] is None
+                    else np.asarray(inputs["lyrics_mask"], dtype=bool))
+        if len(lyrics) != n or len(mask) != n:
+            raise ValueError(f"audio has {n} rows but lyrics {len(lyrics)} and lyrics_mask {len(mask)}")
+        if fitting and not mask.any():
+            raise ValueError("MultimodalVAE.fit needs some rows with lyrics")
+        lyrics_tensor = self._standardize("lyrics", lyrics, fitting, rows=mask)
+        return {"audio": self._standardize("audio", audio, fitting),
+                "lyrics": torch.where(torch.from_numpy(mask)[:, None], lyrics_tensor, 0.0),
+                "audio_mask": torch.ones(n), "lyrics_mask": torch.from_numpy(mask.astype(np.float32))}
+
+    def _build_module(self) -> nn.Module:
+        sizes = {m: self.shape_[f"{m}_features"] for m in MODALITIES}
+        return _MultimodalNet(sizes, self.hidden, self.latent_dim)
+
+    def _reconstruction(self, module: nn.Module, code: torch.Tensor, batch: Batch,
+                        use: tuple[str, ...]) -> torch.Tensor:
+        """Weighted, size-balanced squared error of the modalities in ``use``, per row."""
+        sizes = {m: self.shape_[f"{m}_features"] for m in MODALITIES}
+        scale = float(np.mean(list(sizes.values())))
+        weights = {"audio": self.audio_weight, "lyrics": self.lyrics_weight}
+        total = code.new_zeros(len(code))
+        for m in use:
+            error = squared_error(module.decoders[m](code), batch[m]) / sizes[m]
+            total = total + weights[m] * scale * error * batch[f"{m}_mask"]
+        return total
+
+    def _loss(self, module: nn.Module, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
+        subsets = [MODALITIES, *((m,) for m in MODALITIES)] if self.subset_training else [MODALITIES]
+        terms: dict[str, torch.Tensor] = {}
+        loss = batch["audio"].new_zeros(())
+        for use in subsets:
+            rows = torch.stack([batch[f"{m}_mask"] for m in use]).amax(dim=0)  # rows with any of use
+            count = rows.sum().clamp(min=1.0)
+            mean, log_variance = module.posterior(batch, use)
+            code = sample_posterior(mean, log_variance)
+            reconstruction = (self._reconstruction(module, code, batch, use) * rows).sum() / count
+            kl = (kl_to_standard_normal(mean, log_variance) * rows).sum() / count
+            name = "+".join(use)
+            terms[f"reconstruction_{name}"], terms[f"kl_{name}"] = reconstruction, kl
+            loss = loss + self._objective(reconstruction, kl, step)
+        return {"loss": loss, **terms}
+
+    def _encode(self, module: nn.Module, batch: Batch) -> torch.Tensor:
+        return module.posterior(batch, MODALITIES)[0]
