@@ -42,6 +42,7 @@ REPRESENTATIONS = [
     {"name": "conv-vae", "kind": "conv-vae", "input": "mel", "params": {"latent_dim": 16}},
     {"name": "mvae", "kind": "mvae", "input": "multimodal", "params": {"latent_dim": 16}},
     {"name": "vade", "kind": "vade", "params": {"latent_dim": 8}},
+    {"name": "vade-diag", "kind": "vade", "params": {"latent_dim": 8, "covariance_type": "diag"}},
     {"name": "lyrics", "kind": "raw", "input": "lyrics"},
 ]
 

@@ -116,6 +116,7 @@ def test_every_preset_end_to_end(preset_name: str, tiny_corpus: Path, tmp_path: 
 
     config = preset(preset_name)
     expected = {(r.name, c.name) for r in config.representations for c in config.clusterers}
+    expected |= {(r.name, "posterior") for r in config.representations if r.kind == "vade"}
     assert set(zip(results["representation"], results["algorithm"])) == expected
     assert (results.groupby(["representation", "algorithm"]).size() == 2).all()
     for column in ("silhouette_common", "stability", "degenerate", "nmi_style"):

@@ -203,7 +203,8 @@ def infer_label_columns(frame: pd.DataFrame, exclude: set[str]) -> list[str]:
 def load_collection(audio_dir: Path, table: Path | None = None, *, id_column: str | None = None,
                     lyrics_column: str | None = None,
                     label_columns: list[str] | None = None) -> Collection:
-    """Discover audio under ``audio_dir``, match it to ``table`` and gather lyrics and labels."""
+    """Discover audio under ``audio_dir``, match it to ``table`` and gather lyrics and labels;
+    the table's other columns are kept as metadata (a CVAE can be conditioned on them)."""
     audio_dir = Path(audio_dir)
     files = find_audio_files(audio_dir)
     index = _FileIndex(audio_dir, files)
@@ -253,6 +254,9 @@ def load_collection(audio_dir: Path, table: Path | None = None, *, id_column: st
                       language_confidence=guess.confidence, script=guess.script)
         for column in labels:
             record[column] = (values[column] or None) if values is not None else None
+        for column in frame.columns:  # the rest of the row (title, artist, …) as metadata
+            if column != lyrics_source and column not in record:
+                record[column] = (str(values[column]) or None) if values is not None else None
         record.update(status="ok", reason="")
         records.append(record)
     tracks = pd.DataFrame.from_records(records)

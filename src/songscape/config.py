@@ -153,26 +153,26 @@ def _easy() -> dict[str, Any]:
 
 
 def _medium() -> dict[str, Any]:
-    """Log-mel and hybrid (audio + lyrics) VAEs with K-Means, agglomerative and DBSCAN, next to
-    the easy preset's audio VAE. (An MLP VAE on the flattened log-mel patch stands in for the
-    Conv-VAE until that model lands.)"""
+    """A Conv-VAE on log-mel patches and a multimodal (audio + lyrics) VAE with K-Means,
+    agglomerative and DBSCAN, next to PCA and the easy preset's audio VAE."""
     return {
         "preset": "medium",
         "representations": [
             {"name": "pca", "kind": "pca", "params": {"n_components": 16}},
             {"name": "vae", "kind": "vae", "params": {"latent_dim": 8}},
-            {"name": "mel-vae", "kind": "vae", "input": "mel",
-             "params": {"latent_dim": 16, "hidden": [512, 128]}},
-            {"name": "hybrid-vae", "kind": "vae", "input": "hybrid", "params": {"latent_dim": 16}},
+            {"name": "conv-vae", "kind": "conv-vae", "input": "mel", "params": {"latent_dim": 16}},
+            {"name": "mvae", "kind": "mvae", "input": "multimodal", "params": {"latent_dim": 16}},
         ],
         "clusterers": [{"name": "kmeans"}, {"name": "agglomerative"}, {"name": "dbscan"}],
     }
 
 
 def _hard() -> dict[str, Any]:
-    """β-VAE on audio, a hybrid audio + lyrics VAE, against PCA + K-Means, AE + K-Means and
-    direct clustering of the spectral features (raw statistics, raw log-mel), plus spectral
-    clustering. (CVAE and the multimodal VAE join when the model issue lands them.)"""
+    """β-VAE, a CVAE conditioned on language (its language scores are flagged as supervised),
+    the multimodal VAE against a plain audio + lyrics VAE, and the GMM-prior VAE (which also
+    clusters: algorithm `posterior`), against PCA + K-Means, AE + K-Means and direct
+    clustering of the spectral features (raw statistics, raw log-mel), plus spectral
+    clustering."""
     return {
         "preset": "hard",
         "representations": [
@@ -181,7 +181,10 @@ def _hard() -> dict[str, Any]:
             {"name": "pca", "kind": "pca", "params": {"n_components": 16}},
             {"name": "ae", "kind": "ae", "params": {"latent_dim": 8}},
             {"name": "beta-vae", "kind": "vae", "params": {"latent_dim": 8, "beta": 4.0}},
+            {"name": "cvae-language", "kind": "cvae", "condition": "language", "params": {"latent_dim": 8}},
             {"name": "hybrid-vae", "kind": "vae", "input": "hybrid", "params": {"latent_dim": 16}},
+            {"name": "mvae", "kind": "mvae", "input": "multimodal", "params": {"latent_dim": 16}},
+            {"name": "vade", "kind": "vade", "params": {"latent_dim": 8}},
         ],
         "clusterers": [{"name": "kmeans"}, {"name": "spectral"}],
     }

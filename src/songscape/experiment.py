@@ -76,7 +76,7 @@ def _model_inputs(spec: RepresentationSpec, block: InputBlock, tracks: pd.DataFr
 
 
 def _fitted_model(spec: RepresentationSpec, seed: int, block: InputBlock, inputs: dict[str, np.ndarray],
-                  n_clusters: int | None, workspace: Workspace) -> tuple[Representation, float, bool]:
+                  n_clusters: int | None, workspace: Workspace, log: Log) -> tuple[Representation, float, bool]:
     """The model for (spec, seed, inputs): loaded when saved before, else fitted and saved.
     Models that cluster themselves (``predict``) get the run's k unless their params set one.
     Returns the model with its fit time in seconds and whether it was reused."""
@@ -84,14 +84,18 @@ def _fitted_model(spec: RepresentationSpec, seed: int, block: InputBlock, inputs
     params = dict(spec.params)
     if callable(getattr(cls, "predict", None)):
         params.setdefault("n_components", n_clusters)
+    model = cls(random_state=seed, **params)
     condition = list(map(str, inputs.get("condition", [])))
-    directory = workspace.model_dir(spec.name, content_key(spec.kind, params, seed, block.key,
-                                                           spec.condition, condition))
+    key = content_key(spec.kind, model.get_params(), block.key, spec.condition, condition)  # defaults too
+    directory = workspace.model_dir(spec.name, key)
     config_path = directory / CONFIG_FILE
     if config_path.exists():
-        fit_seconds = json.loads(config_path.read_text()).get("metadata", {}).get("fit_seconds", np.nan)
-        return load_representation(directory), float(fit_seconds), True
-    model = cls(random_state=seed, **params)
+        try:
+            fit_seconds = json.loads(config_path.read_text()).get("metadata", {}).get("fit_seconds", np.nan)
+            return load_representation(directory), float(fit_seconds), True
+        except Exception as error:  # corrupt, or saved by an older version: the cache is rebuilt
+            log(f"{spec.name}, seed {seed}: saved model in {directory} cannot be loaded "
+                f"({type(error).__name__}); training it again")
     started = time.perf_counter()
     model.fit(**inputs)
     fit_seconds = time.perf_counter() - started
@@ -206,7 +210,7 @@ def _run_representation(spec: RepresentationSpec, block: InputBlock, tracks: pd.
     labels_by_algorithm: dict[str, dict[str, np.ndarray]] = {}
     for seed in config.seeds:
         model, fit_seconds, was_reused = _fitted_model(spec, seed, block, inputs, config.n_clusters,
-                                                       workspace)
+                                                       workspace, log)
         counts["reused" if was_reused else "trained"] += 1
         covered = model.transform(**inputs)
         embedding = np.zeros((len(usable), covered.shape[1]), dtype=np.float32)

@@ -20,37 +20,67 @@ GMM_REGULARIZATION = 1e-4  # added to mixture variances, as sklearn's reg_covar
 RESTART_SEED_STRIDE = 101  # restart r of seed s trains with seed s·stride + r
 
 
+class GaussianMixturePrior(nn.Module):
+    """p(c) p(z | c): K Gaussians with full (Cholesky-factored) or diagonal covariances."""
+
+    def __init__(self, n_components: int, latent_dim: int, covariance_type: str) -> None:
+        super().__init__()
+        self.covariance_type = covariance_type
+        self.logits = nn.Parameter(torch.zeros(n_components))
+        self.means = nn.Parameter(torch.zeros(n_components, latent_dim))
+        # lower triangle: Cholesky factor below the diagonal, log of its diagonal on it
+        self.cholesky_raw = nn.Parameter(torch.zeros(n_components, latent_dim, latent_dim))
+
+    def cholesky(self) -> torch.Tensor:
+        """Lower-triangular factors L with Σ = L Lᵀ: shape (K, d, d)."""
+        diagonal = torch.diag_embed(torch.diagonal(self.cholesky_raw, dim1=1, dim2=2).exp())
+        if self.covariance_type == "diag":
+            return diagonal
+        return diagonal + torch.tril(self.cholesky_raw, diagonal=-1)
+
+    def expected_log_joint(self, mean: torch.Tensor, log_variance: torch.Tensor | None = None) -> torch.Tensor:
+        """E_q[log p(c) + log p(z | c)] under q(z) = N(mean, diag exp(log_variance)) for every
+        row and component (log p(c) + log p(mean | c) when log_variance is None): (n, K)."""
+        factor = self.cholesky()
+        eye = torch.eye(factor.shape[-1], dtype=factor.dtype, device=factor.device).expand_as(factor)
+        inverse = torch.linalg.solve_triangular(factor, eye, upper=False)  # L⁻¹
+        whitened = torch.einsum("kij,nkj->nki", inverse, mean[:, None, :] - self.means[None])
+        quadratic = (whitened**2).sum(dim=2)
+        if log_variance is not None:  # tr(Σ⁻¹ diag σ²); diag(Σ⁻¹)_j = Σ_i (L⁻¹)_ij²
+            quadratic = quadratic + log_variance.exp() @ (inverse**2).sum(dim=1).T
+        log_determinant = 2 * torch.log(torch.diagonal(factor, dim1=1, dim2=2)).sum(dim=1)
+        dimension = mean.shape[1]
+        log_density = -0.5 * (dimension * math.log(2 * math.pi) + log_determinant + quadratic)
+        return torch.log_softmax(self.logits, dim=0) + log_density
+
+    def initialise(self, mixture: GaussianMixture) -> None:
+        """Take weights, means and covariances from a fitted mixture of the same type."""
+        covariances = mixture.covariances_
+        if self.covariance_type == "diag":
+            covariances = np.stack([np.diag(c) for c in covariances])
+        factors = np.linalg.cholesky(covariances)
+        raw = np.tril(factors, k=-1) + np.stack([np.diag(np.log(np.diag(f))) for f in factors])
+        with torch.no_grad():
+            self.logits.copy_(torch.from_numpy(np.log(mixture.weights_)))
+            self.means.copy_(torch.from_numpy(mixture.means_))
+            self.cholesky_raw.copy_(torch.from_numpy(raw))
+
+
 class _VaDENet(nn.Module):
     def __init__(self, n_features: int, hidden: tuple[int, ...], latent_dim: int,
-                 n_components: int) -> None:
+                 n_components: int, covariance_type: str) -> None:
         super().__init__()
         self.encoder = mlp([n_features, *hidden, 2 * latent_dim])
         self.decoder = mlp([latent_dim, *reversed(hidden), n_features])
-        self.prior_logits = nn.Parameter(torch.zeros(n_components))
-        self.prior_means = nn.Parameter(torch.zeros(n_components, latent_dim))
-        self.prior_log_variances = nn.Parameter(torch.zeros(n_components, latent_dim))
+        self.prior = GaussianMixturePrior(n_components, latent_dim, covariance_type)
 
     def posterior(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return split_posterior(self.encoder(inputs))
 
-    def component_log_joint(self, code: torch.Tensor) -> torch.Tensor:
-        """log p(c) + log p(z | c) for every row of ``code`` and component: shape (n, K)."""
-        log_weights = torch.log_softmax(self.prior_logits, dim=0)
-        difference = code[:, None, :] - self.prior_means[None]
-        log_density = -0.5 * (math.log(2 * math.pi) + self.prior_log_variances
-                              + difference**2 / self.prior_log_variances.exp()).sum(dim=2)
-        return log_weights + log_density
 
-    def initialise_prior(self, mixture: GaussianMixture) -> None:
-        with torch.no_grad():
-            self.prior_logits.copy_(torch.from_numpy(np.log(mixture.weights_)))
-            self.prior_means.copy_(torch.from_numpy(mixture.means_))
-            self.prior_log_variances.copy_(torch.from_numpy(np.log(mixture.covariances_)))
-
-
-def fit_mixture(codes: np.ndarray, n_components: int, seed: int) -> GaussianMixture:
-    """A diagonal Gaussian mixture on ``codes``, seeded."""
-    return GaussianMixture(n_components, covariance_type="diag", reg_covar=GMM_REGULARIZATION,
+def fit_mixture(codes: np.ndarray, n_components: int, covariance_type: str, seed: int) -> GaussianMixture:
+    """A Gaussian mixture on ``codes``, seeded."""
+    return GaussianMixture(n_components, covariance_type=covariance_type, reg_covar=GMM_REGULARIZATION,
                            random_state=seed).fit(codes)
 
 
@@ -58,19 +88,25 @@ class VaDE(NeuralRepresentation):
     """Gaussian-mixture-prior VAE.
 
     Fitting: the encoder mean and decoder are pre-trained as an autoencoder
-    (``pretrain_epochs``); a diagonal GMM on the pre-trained codes initialises the prior
+    (``pretrain_epochs``); a GMM on the pre-trained codes initialises the prior
     (``n_components`` components; when None, the count K-Means chooses on those codes by
-    silhouette, as `songscape run` does without ``--k``); the ELBO is then trained from ``n_init`` GMM initialisations and the restart
-    with the lowest loss on all rows is kept: the choice never looks at labels.
+    silhouette, as `songscape run` does without ``--k``); the ELBO is then trained from
+    ``n_init`` GMM initialisations and the restart with the lowest loss on all rows is kept:
+    the choice never looks at labels. ``covariance_type`` "full" (default; Cholesky-factored)
+    or "diag" (the original VaDE) sets the components' covariances.
     transform returns the posterior mean; `predict` the most probable mixture component of it.
     """
 
     kind = "vade"
 
-    def __init__(self, n_components: int | None = None, pretrain_epochs: int = 100, n_init: int = 3, latent_dim: int = 8,
+    def __init__(self, n_components: int | None = None, covariance_type: str = "full",
+                 pretrain_epochs: int = 100, n_init: int = 3, latent_dim: int = 8,
                  epochs: int = 150, **kwargs: Any) -> None:
         super().__init__(latent_dim=latent_dim, epochs=epochs, **kwargs)
+        if covariance_type not in ("full", "diag"):
+            raise ValueError(f"covariance_type must be 'full' or 'diag', got {covariance_type!r}")
         self.n_components = n_components
+        self.covariance_type = covariance_type
         self.pretrain_epochs = pretrain_epochs
         self.n_init = n_init
 
@@ -82,25 +118,22 @@ class VaDE(NeuralRepresentation):
 
     def _build_module(self) -> nn.Module:
         return _VaDENet(self.shape_["X_features"], self.hidden, self.latent_dim,
-                        self.shape_["n_components"])
+                        self.shape_["n_components"], self.covariance_type)
 
     def _pretrain_loss(self, module: nn.Module, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
         reconstruction = squared_error(module.decoder(module.posterior(batch["X"])[0]), batch["X"]).mean()
         return {"loss": reconstruction}
 
     def _loss(self, module: nn.Module, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
+        """Squared error + KL(q(z, c | x) ‖ p(z, c)), with q(c | x) = p(c | z) at a sampled z."""
         mean, log_variance = module.posterior(batch["X"])
         code = sample_posterior(mean, log_variance)
         reconstruction = squared_error(module.decoder(code), batch["X"]).mean()
-        log_joint = module.component_log_joint(code)
-        responsibility = torch.softmax(log_joint, dim=1)
-        variance_ratio = log_variance.exp()[:, None, :] / module.prior_log_variances.exp()[None]
-        mean_term = (mean[:, None, :] - module.prior_means[None]) ** 2 / module.prior_log_variances.exp()[None]
-        expected_log_prior_z = 0.5 * (module.prior_log_variances[None] + variance_ratio + mean_term).sum(dim=2)
-        log_weights = torch.log_softmax(module.prior_logits, dim=0)
-        kl = ((responsibility * expected_log_prior_z).sum(dim=1)
-              - (responsibility * (log_weights - torch.log(responsibility + 1e-10))).sum(dim=1)
-              - 0.5 * (1.0 + log_variance).sum(dim=1)).mean()
+        responsibility = torch.softmax(module.prior.expected_log_joint(code), dim=1)
+        expected_log_prior = module.prior.expected_log_joint(mean, log_variance)
+        entropy = 0.5 * (math.log(2 * math.pi) + 1.0 + log_variance).sum(dim=1)  # of q(z | x)
+        kl = ((responsibility * (torch.log(responsibility + 1e-10) - expected_log_prior)).sum(dim=1)
+              - entropy).mean()
         return {"loss": reconstruction + kl, "reconstruction": reconstruction, "kl": kl}
 
     def _encode(self, module: nn.Module, batch: Batch) -> torch.Tensor:
@@ -132,7 +165,8 @@ class VaDE(NeuralRepresentation):
             module = self._build_module()
             encoder_decoder = {k: v for k, v in pretrained.state_dict().items() if not k.startswith("prior")}
             module.load_state_dict(encoder_decoder, strict=False)
-            module.initialise_prior(fit_mixture(codes, self.shape_["n_components"], seed))
+            module.prior.initialise(fit_mixture(codes, self.shape_["n_components"],
+                                                self.covariance_type, seed))
             rows = self._train(module, self._loss, data, seed_everything(seed))
             torch.manual_seed(seed)
             loss = mean_loss(module.eval(), self._loss, data, self.batch_size, Step(0),
@@ -147,7 +181,7 @@ class VaDE(NeuralRepresentation):
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Posterior probability of each mixture component given the code of X: (n, K)."""
         def probabilities(module: nn.Module, batch: Batch) -> torch.Tensor:
-            return torch.softmax(module.component_log_joint(self._encode(module, batch)), dim=1)
+            return torch.softmax(module.prior.expected_log_joint(self._encode(module, batch)), dim=1)
         return self._map_batches({"X": X}, probabilities)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
