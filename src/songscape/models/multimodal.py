@@ -12,8 +12,7 @@ import torch
 from torch import nn
 
 from songscape.models.base import as_matrix
-from songscape.models.nets import (kl_to_standard_normal, mlp, sample_posterior, split_posterior,
-                                   squared_error)
+from songscape.models.nets import kl_to_standard_normal, mlp, sample_posterior, split_posterior, squared_error
 from songscape.models.training import Batch, Step
 from songscape.models.vae import BetaVAEObjective
 

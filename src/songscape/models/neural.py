@@ -15,8 +15,15 @@ import torch
 from torch import nn
 
 from songscape.models.base import Representation, Standardizer, as_matrix
-from songscape.models.training import (Batch, LossFn, Step, TrainingSettings, iterate_batches,
-                                       seed_everything, train)
+from songscape.models.training import (
+    Batch,
+    LossFn,
+    Step,
+    TrainingSettings,
+    iterate_batches,
+    seed_everything,
+    train,
+)
 from songscape.workspace import atomic_path, write_csv
 
 WEIGHTS_FILE = "weights.pt"

@@ -9,8 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from songscape.models.nets import (kl_to_standard_normal, mlp, sample_posterior, split_posterior,
-                                   squared_error)
+from songscape.models.nets import kl_to_standard_normal, mlp, sample_posterior, split_posterior, squared_error
 from songscape.models.neural import NeuralRepresentation
 from songscape.models.training import Batch, Step, TrainingSettings
 
