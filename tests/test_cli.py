@@ -73,7 +73,7 @@ def test_run_on_user_folder_skips_broken_file(user_folder: tuple[Path, Path], tm
     result = runner.invoke(app, ["run", "--audio", str(audio), "--table", str(table), "--k", "2",
                                  "--seeds", "1", "--workspace", str(workspace)])
     assert result.exit_code == 0, result.output
-    assert "skipped broken (" in result.output and "1 table rows without an audio file" in result.output
+    assert "skipped broken (" in result.output and "1 table rows without a track" in result.output
     assert "skipped 1 of 7 tracks: cannot decode (1)" in result.output
     tracks = pd.read_parquet(workspace / "tracks.parquet").set_index("track_id")
     assert tracks.loc["broken", "status"] == "skipped" and "cannot decode" in tracks.loc["broken", "reason"]
@@ -92,7 +92,8 @@ def test_run_fails_clearly_when_every_file_is_broken(tmp_path: Path) -> None:
         (audio / name).write_bytes(b"junk")
     result = runner.invoke(app, ["run", "--audio", str(audio), "--workspace", str(tmp_path / "w")])
     assert result.exit_code == 2
-    assert "every one of the 2 audio files failed" in result.output
+    assert "none of the 2 tracks can be analysed; first: a (" in result.output
+    assert "a.wav): cannot decode" in result.output
 
 
 def test_run_reports_missing_column_in_one_line(user_folder: tuple[Path, Path], tmp_path: Path) -> None:

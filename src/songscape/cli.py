@@ -59,21 +59,29 @@ def demo(
 
 @app.command()
 def run(
-    audio: Path = typer.Option(..., help="Folder of audio files (searched recursively)."),
-    table: Optional[Path] = typer.Option(None, help="Lyrics/metadata table: CSV, TSV, JSON or Parquet."),
+    audio: Optional[Path] = typer.Option(None, help="Folder of audio files (searched recursively)."),
+    table: Optional[Path] = typer.Option(None, help="Lyrics/metadata table: CSV, TSV, JSON or Parquet "
+                                         "(alone: a lyrics-only collection)."),
+    features: Optional[Path] = typer.Option(None, help="Precomputed feature table (CSV or Parquet): its "
+                                            "numeric columns replace the extracted audio statistics."),
     preset_name: str = typer.Option("easy", "--preset", help="Preset to start from."),
     config_file: Optional[Path] = typer.Option(None, "--config", help="YAML config (overrides --preset)."),
     name: Optional[str] = typer.Option(None, help="Run name (default: the audio folder's name)."),
     workspace: Optional[Path] = typer.Option(None, help="Run folder (default: songscape-runs/<name>)."),
     k: Optional[int] = typer.Option(None, "--k", min=2, help="Number of clusters (default: by silhouette)."),
     seeds: Optional[int] = typer.Option(None, min=1, help="Number of seeds (default: 3)."),
-    id_column: Optional[str] = typer.Option(None, help="Table column that names each track's file."),
+    id_column: Optional[str] = typer.Option(None, help="Column that names each track (its file, or its "
+                                            "row in the feature table)."),
     lyrics_column: Optional[str] = typer.Option(None, help="Table column holding the lyrics."),
     label_columns: Optional[str] = typer.Option(None, help="Comma-separated label columns to score against."),
 ) -> None:
-    """Run a preset or a config on your own folder of audio files and optional table."""
+    """Run a preset or a config on your own collection: a folder of audio files, a lyrics /
+    metadata table, a precomputed feature table, or any mix of them."""
     started = time.perf_counter()
-    name = name or audio.resolve().name
+    sources = [path for path in (audio, features, table) if path is not None]
+    if not sources:
+        _fail(ValueError("give --audio FOLDER, --table FILE or --features FILE (or several)"))
+    name = name or (audio.resolve().name if audio else sources[0].stem)
     overrides: dict[str, object] = {"name": name}
     if k is not None:
         overrides["n_clusters"] = k
@@ -84,7 +92,7 @@ def run(
     try:
         config = load_config(config_file) if config_file else preset(preset_name)
         config = with_overrides(config, **overrides)
-        source = CollectionSource(audio, table, id_column, lyrics_column)
+        source = CollectionSource(audio, table, id_column, lyrics_column, features)
         _, report = run_pipeline(config, source, workspace or DEFAULT_RUNS / name, console)
     except _USER_ERRORS as error:
         _fail(error)

@@ -12,11 +12,19 @@ import codecs
 import io
 import json
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+import numpy as np
 import pandas as pd
 
+from songscape.feature_table import (
+    ID_COLUMN_CANDIDATES,
+    FeatureTable,
+    FeatureTableError,
+    read_feature_table,
+)
 from songscape.text.language import detect_language
 from songscape.text.normalize import normalize_lyrics
 from songscape.workspace import file_sha1
@@ -43,8 +51,9 @@ class CollectionError(ValueError):
 class Collection:
     """The tracks of a collection and what did not line up.
 
-    ``tracks`` has one row per audio file: `track_id`, `path`, `sha1`, `lyrics`, `language`,
-    the label columns, `status` ("ok") and `reason` ("").
+    ``tracks`` has one row per track (audio file, else feature-table row, else table row):
+    `track_id`, `path` and `sha1` (empty without audio), `lyrics`, `language`, the label
+    columns, metadata columns, `status` ("ok" or "skipped") and `reason`.
     """
 
     tracks: pd.DataFrame
@@ -52,6 +61,10 @@ class Collection:
     rows_without_file: list[str] = field(default_factory=list)
     files_without_row: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    has_audio: bool = True
+    features: np.ndarray | None = None  # (n_tracks, d) from a feature table; NaN rows unusable
+    feature_names: list[str] = field(default_factory=list)
+    features_key: str = ""
 
 
 def find_audio_files(directory: Path) -> list[Path]:
@@ -200,64 +213,232 @@ def infer_label_columns(frame: pd.DataFrame, exclude: set[str]) -> list[str]:
     return labels
 
 
-def load_collection(audio_dir: Path, table: Path | None = None, *, id_column: str | None = None,
-                    lyrics_column: str | None = None,
-                    label_columns: list[str] | None = None) -> Collection:
-    """Discover audio under ``audio_dir``, match it to ``table`` and gather lyrics and labels;
-    the table's other columns are kept as metadata (a CVAE can be conditioned on them)."""
-    audio_dir = Path(audio_dir)
+class _IdIndex:
+    """Looks up track ids by exact value or by stem (``blues.00000.wav`` finds ``blues.00000``)."""
+
+    def __init__(self, ids: list[str]) -> None:
+        self.exact = {value: position for position, value in enumerate(ids)}
+        self.by_stem: dict[str, list[int]] = {}
+        for position, value in enumerate(ids):
+            self.by_stem.setdefault(PurePosixPath(value).stem, []).append(position)
+
+    def find(self, value: str) -> int | None:
+        value = value.strip()
+        if value in self.exact:
+            return self.exact[value]
+        for key in (value, PurePosixPath(value).stem):
+            found = self.by_stem.get(key, [])
+            if len(found) == 1:
+                return found[0]
+        return None
+
+
+@dataclass
+class _Track:
+    """One track before its row data is attached: where it came from and how to find it."""
+
+    track_id: str
+    path: str = ""
+    sha1: str = ""
+    audio: Path | None = None
+
+
+def _tracks_from_audio(audio_dir: Path) -> tuple[list[_Track], _FileIndex]:
     files = find_audio_files(audio_dir)
     index = _FileIndex(audio_dir, files)
+    tracks = [_Track(str(PurePosixPath(index.relative(f)).with_suffix("")), str(f.resolve()),
+                     file_sha1(f), f) for f in files]
+    return tracks, index
+
+
+def _match_rows(values: pd.Series, find: Callable[[str], int | None], what: str, path: Path,
+                track_names: list[str]) -> tuple[list[int | None], list[str]]:
+    """Row of each track (None where no row names it) and the rows that name no track."""
+    row_of_track: list[int | None] = [None] * len(track_names)
+    unmatched = []
+    for row, value in enumerate(values):
+        track = find(value)
+        if track is None:
+            unmatched.append(f"row {row + 1} ({what}={value!r})")
+        elif row_of_track[track] is not None:
+            raise CollectionError(f"{path}: rows {row_of_track[track] + 1} and {row + 1} both match "
+                                  f"{track_names[track]}")
+        else:
+            row_of_track[track] = row
+    return row_of_track, unmatched
+
+
+def _read_features(path: Path, id_column: str | None, label_columns: list[str] | None) -> FeatureTable:
+    try:
+        features = read_feature_table(read_table(path), path, id_column, label_columns)
+    except FeatureTableError as error:
+        raise CollectionError(str(error)) from None
+    if features.id_column:
+        _check_unique(pd.Series(features.ids), f"id ({features.id_column})", path)
+    return features
+
+
+def _names(tracks: list[_Track], index: _FileIndex | None) -> list[str]:
+    """How messages name each track: its file, else its id."""
+    return [f"file {index.relative(t.audio)}" if index is not None and t.audio else f"track '{t.track_id}'"
+            for t in tracks]
+
+
+def _first_present(frame: pd.DataFrame, candidates: tuple[str, ...]) -> str | None:
+    lookup = {c.lower(): c for c in frame.columns}
+    return next((lookup[c] for c in candidates if c in lookup), None)
+
+
+def _primary_tracks(audio_dir: Path | None, frame: pd.DataFrame, table: Path | None,
+                    feature_table: FeatureTable | None, id_column: str | None,
+                    ) -> tuple[list[_Track], Callable[[str], int | None], _FileIndex | None]:
+    """The tracks (audio files, else feature rows, else table rows), a lookup from a table
+    value to a track's position, and the file index when there is audio."""
+    if audio_dir is not None:
+        tracks, index = _tracks_from_audio(Path(audio_dir))
+        position = {track.audio: i for i, track in enumerate(tracks)}
+        return tracks, lambda value: position.get(index.find(value)), index
+    if feature_table is not None:
+        ids = feature_table.ids
+    else:
+        id_source = _column(frame, id_column, table) if id_column else _first_present(frame, ID_COLUMN_CANDIDATES)
+        if id_source is not None:
+            _check_unique(frame[id_source], f"id ({id_source})", table)
+        ids = list(frame[id_source]) if id_source else [f"row-{i + 1}" for i in range(len(frame))]
+    return [_Track(str(value)) for value in ids], _IdIndex(ids).find, None
+
+
+def _table_rows(frame: pd.DataFrame, table: Path, tracks: list[_Track], find: Callable[[str], int | None],
+                index: _FileIndex | None, id_column: str | None, feature_table: FeatureTable | None,
+                ) -> tuple[list[int | None], list[str]]:
+    """The table row of each track and the rows that match no track."""
+    if index is not None:
+        match_column = _choose_match_column(frame, index, id_column, table)
+    elif feature_table is None:  # the table's rows are the tracks
+        return list(range(len(frame))), []
+    else:
+        match_column = (_column(frame, id_column, table) if id_column
+                        else _first_present(frame, ID_COLUMN_CANDIDATES + MATCH_COLUMN_CANDIDATES))
+        if match_column is None:
+            raise CollectionError(f"{table}: no column to match feature rows by; add one of "
+                                  f"{', '.join(ID_COLUMN_CANDIDATES)} or name it with --id-column")
+    _check_unique(frame[match_column], match_column, table)
+    return _match_rows(frame[match_column], find, match_column, table, _names(tracks, index))
+
+
+def load_collection(audio_dir: Path | None = None, table: Path | None = None, *,
+                    features: Path | None = None, id_column: str | None = None,
+                    lyrics_column: str | None = None,
+                    label_columns: list[str] | None = None) -> Collection:
+    """Gather a collection from any of: a folder of audio files, a lyrics/metadata ``table`` and
+    a precomputed ``features`` table.
+
+    Tracks are the audio files when a folder is given, else the feature table's rows, else the
+    table's rows (a lyrics-only collection). The table is matched to them by path, file name or
+    id, the feature table by its id column (exact value or file stem). The table's other
+    columns are kept as metadata (a CVAE can be conditioned on them).
+    """
+    if audio_dir is None and table is None and features is None:
+        raise CollectionError("nothing to read: give an audio folder, a table or a feature table")
     warnings: list[str] = []
     frame = read_table(table) if table is not None else pd.DataFrame()
-    row_of_file: dict[Path, int] = {}
+    feature_table = None
+    if features is not None:
+        own_id = id_column if table is None else None  # --id-column names the table's column
+        feature_table = _read_features(features, own_id, label_columns)
+    tracks, find, index = _primary_tracks(audio_dir, frame, table, feature_table, id_column)
     rows_without_file: list[str] = []
+    feature_rows: list[int | None] = [None] * len(tracks)
+    if feature_table is not None and (audio_dir is not None or table is not None):
+        feature_rows, unmatched = _match_rows(pd.Series(feature_table.ids), find, "id", features,
+                                              _names(tracks, index))
+        rows_without_file += unmatched
+    elif feature_table is not None:
+        feature_rows = list(range(len(tracks)))
+    table_rows: list[int | None] = [None] * len(tracks)
     lyrics_source = None
     if table is not None:
-        match_column = _choose_match_column(frame, index, id_column, table)
-        _check_unique(frame[match_column], match_column, table)
+        if audio_dir is not None or feature_table is not None:
+            table_rows, unmatched = _table_rows(frame, table, tracks, find, index, id_column, feature_table)
+            rows_without_file += unmatched
+        else:
+            table_rows = list(range(len(tracks)))
         if "track_id" in frame.columns:
             _check_unique(frame["track_id"], "track_id", table)
-        for row, value in enumerate(frame[match_column]):
-            found = index.find(value)
-            if found is None:
-                rows_without_file.append(f"row {row + 1} ({match_column}={value!r})")
-            elif found in row_of_file:
-                raise CollectionError(f"{table}: rows {row_of_file[found] + 1} and {row + 1} "
-                                      f"both match file {index.relative(found)}")
-            else:
-                row_of_file[found] = row
-        if lyrics_column:
-            lyrics_source = _column(frame, lyrics_column, table)
-        else:
-            lookup = {c.lower(): c for c in frame.columns}
-            lyrics_source = next((lookup[c] for c in LYRICS_COLUMN_CANDIDATES if c in lookup), None)
-    labels = ([_column(frame, c, table) for c in label_columns] if label_columns is not None
-              else infer_label_columns(frame, exclude={lyrics_source or ""}))
+        lyrics_source = (_column(frame, lyrics_column, table) if lyrics_column
+                         else _first_present(frame, LYRICS_COLUMN_CANDIDATES))
+    metadata = feature_table.metadata if feature_table is not None else pd.DataFrame()
+    labels = _labels(frame, metadata, label_columns, lyrics_source, table or features)
+    records = [_record(track, frame, table_rows[i], metadata, feature_rows[i], lyrics_source, labels,
+                       warnings) for i, track in enumerate(tracks)]
+    for record, row in zip(records, feature_rows):
+        reason = _unusable(record, row, feature_table, has_audio=audio_dir is not None)
+        if reason:
+            record.update(status="skipped", reason=reason)
+    files_without_row = ([index.relative(t.audio) for t, row in zip(tracks, table_rows) if row is None]
+                         if index is not None and table is not None else [])
+    values = None
+    if feature_table is not None:
+        values = np.full((len(tracks), len(feature_table.names)), np.nan)
+        for position, row in enumerate(feature_rows):
+            if row is not None:
+                values[position] = feature_table.values[row]
+    return Collection(pd.DataFrame.from_records(records), labels, rows_without_file, files_without_row,
+                      warnings, has_audio=audio_dir is not None, features=values,
+                      feature_names=feature_table.names if feature_table else [],
+                      features_key=feature_table.digest() if feature_table else "")
 
-    records = []
-    files_without_row = []
-    for audio in files:
-        row = row_of_file.get(audio)
-        values = frame.iloc[row] if row is not None else None
-        if row is None and table is not None:
-            files_without_row.append(index.relative(audio))
-        lyrics = str(values[lyrics_source]) if values is not None and lyrics_source else ""
-        lyrics = lyrics or _sidecar_lyrics(audio, warnings)
-        track_id = (str(values["track_id"]) if values is not None and "track_id" in frame.columns
-                    and values["track_id"] else str(PurePosixPath(index.relative(audio)).with_suffix("")))
-        record = {"track_id": track_id, "path": str(audio.resolve()), "sha1": file_sha1(audio),
-                  "lyrics": lyrics}
-        guess = detect_language(normalize_lyrics(lyrics))
-        given_language = values.get("language", "") if values is not None else ""
-        record.update(language=given_language or guess.language, language_detected=guess.language,
-                      language_confidence=guess.confidence, script=guess.script)
-        for column in labels:
-            record[column] = (values[column] or None) if values is not None else None
-        for column in frame.columns:  # the rest of the row (title, artist, …) as metadata
-            if column != lyrics_source and column not in record:
-                record[column] = (str(values[column]) or None) if values is not None else None
-        record.update(status="ok", reason="")
-        records.append(record)
-    tracks = pd.DataFrame.from_records(records)
-    return Collection(tracks, labels, rows_without_file, files_without_row, warnings)
+
+def _unusable(record: dict[str, object], feature_row: int | None, feature_table: FeatureTable | None,
+              has_audio: bool) -> str:
+    """Why a track cannot be analysed before any audio is decoded ("" when it can)."""
+    if feature_table is not None:
+        if feature_row is None:
+            return "features: no row in the feature table"
+        return feature_table.bad_rows.get(feature_row, "")
+    if not has_audio and not record["lyrics"]:
+        return "no lyrics"
+    return ""
+
+
+def _labels(frame: pd.DataFrame, metadata: pd.DataFrame, requested: list[str] | None,
+            lyrics_source: str | None, source: Path) -> list[str]:
+    """The label columns: the requested ones (each must exist and be filled somewhere), or
+    those inferred from the table and the feature table's text columns."""
+    combined = pd.concat([frame.reset_index(drop=True), metadata.drop(
+        columns=[c for c in metadata.columns if c in frame.columns])], axis=1)
+    if requested is None:
+        return infer_label_columns(combined, exclude={lyrics_source or ""})
+    labels = [_column(combined, column, source) for column in requested]
+    for column in labels:
+        if (combined[column] == "").all():
+            raise CollectionError(f"{source}: label column '{column}' is empty in every row")
+    return labels
+
+
+def _record(track: _Track, frame: pd.DataFrame, table_row: int | None, metadata: pd.DataFrame,
+            feature_row: int | None, lyrics_source: str | None, labels: list[str],
+            warnings: list[str]) -> dict[str, object]:
+    """One row of ``tracks.parquet``: the track, its lyrics and language, labels, metadata and
+    status (skipped when the track has neither audio, nor usable features, nor lyrics)."""
+    values = {}
+    if feature_row is not None:
+        values.update(metadata.iloc[feature_row].to_dict())
+    if table_row is not None:
+        values.update(frame.iloc[table_row].to_dict())
+    lyrics = str(values.get(lyrics_source, "")) if lyrics_source else ""
+    if not lyrics and track.audio is not None:
+        lyrics = _sidecar_lyrics(track.audio, warnings)
+    track_id = str(values.get("track_id") or track.track_id)
+    record: dict[str, object] = {"track_id": track_id, "path": track.path, "sha1": track.sha1,
+                                 "lyrics": lyrics}
+    guess = detect_language(normalize_lyrics(lyrics))
+    record.update(language=values.get("language") or guess.language, language_detected=guess.language,
+                  language_confidence=guess.confidence, script=guess.script)
+    for column in labels:
+        record[column] = values.get(column) or None
+    for column, value in values.items():  # the rest of the row (title, artist, …) as metadata
+        if column != lyrics_source and column not in record:
+            record[column] = str(value) or None
+    record.update(status="ok", reason="")
+    return record

@@ -104,30 +104,68 @@ def _fitted_model(spec: RepresentationSpec, seed: int, block: InputBlock, inputs
     return model, fit_seconds, False
 
 
-def _feature_blocks(config: RunConfig, tracks: pd.DataFrame, workspace: Workspace,
-                    log: Log) -> dict[str, InputBlock]:
-    """Audio and lyrics features; marks tracks whose audio failed as skipped in ``tracks``."""
-    audio, audio_path = cached_audio_features(workspace, tracks, config.audio, log)
-    tracks["duration_s"] = audio.duration_s
-    tracks["padded"] = audio.padded
-    tracks["status"] = np.where(audio.ok, "ok", "skipped")
-    tracks["reason"] = audio.errors
+def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFrame,
+                    workspace: Workspace, log: Log) -> dict[str, InputBlock]:
+    """The input blocks this collection has; marks tracks that cannot be analysed (audio that
+    failed, bad feature rows, no lyrics in a lyrics-only run) as skipped in ``tracks``.
+
+    The ``audio`` block is the extracted statistics, or the feature table's columns when one is
+    given (audio files then still give the ``mel`` patches). ``mel`` needs audio; ``hybrid`` and
+    ``multimodal`` need an audio block and lyrics; a lyrics-only collection has ``lyrics`` alone.
+    """
+    ok = tracks["status"].to_numpy() == "ok"
+    stats, stats_key, blocks = None, "", {}
+    if collection.has_audio:
+        audio, audio_path = cached_audio_features(workspace, tracks, config.audio, log)
+        tracks["duration_s"], tracks["padded"] = audio.duration_s, audio.padded
+        failed = ok & ~audio.ok
+        tracks.loc[failed, "reason"] = np.asarray(audio.errors, dtype=object)[failed]
+        ok &= audio.ok
+        stats, stats_key = audio.stats, audio_path.name
+        blocks["mel"] = (audio.mel, f"mel-{audio_path.name}")
+    if collection.features is not None:
+        stats, stats_key = collection.features, f"table-{collection.features_key}"
+    tracks["status"] = np.where(ok, "ok", "skipped")
     write_parquet(tracks, workspace.tracks)
     _log_skipped(tracks, log)
-    if not audio.ok.any():
-        raise PipelineError(f"every one of the {len(tracks)} audio files failed; "
-                            f"first: {tracks['path'].iloc[0]}: {tracks['reason'].iloc[0]}")
+    if not ok.any():
+        first = tracks.iloc[0]
+        raise PipelineError(f"none of the {len(tracks)} tracks can be analysed; first: "
+                            f"{_named(first['track_id'], first['path'])}: {first['reason']}")
     lyrics, lyrics_path = cached_lyrics_features(workspace, list(tracks["lyrics"]),
                                                  config.lyrics.settings(), log)
-    with_lyrics = audio.ok & lyrics.has_lyrics
-    hybrid = _hybrid(audio.stats, audio.ok, lyrics.vectors, with_lyrics)
-    both_key = f"{audio_path.name}-{lyrics_path.name}"
-    multimodal = {"audio": audio.stats, "lyrics": lyrics.vectors, "lyrics_mask": lyrics.has_lyrics}
-    return {"audio": single_block(audio.stats, audio.ok, audio_path.name),
-            "mel": single_block(audio.mel, audio.ok, f"mel-{audio_path.name}"),
-            "lyrics": single_block(lyrics.vectors, with_lyrics, lyrics_path.name),
-            "hybrid": single_block(hybrid, with_lyrics, f"hybrid-{both_key}"),
-            "multimodal": InputBlock(multimodal, audio.ok, hybrid, f"multimodal-{both_key}")}
+    with_lyrics = ok & lyrics.has_lyrics
+    inputs = {name: single_block(values, ok, key) for name, (values, key) in blocks.items()}
+    inputs["lyrics"] = single_block(lyrics.vectors, with_lyrics, lyrics_path.name)
+    if stats is not None:
+        stats = np.where(ok[:, None], stats, 0.0).astype(np.float32)  # no NaN rows downstream
+        inputs["audio"] = single_block(stats, ok, stats_key)
+        hybrid = _hybrid(stats, ok, lyrics.vectors, with_lyrics)
+        both_key = f"{stats_key}-{lyrics_path.name}"
+        inputs["hybrid"] = single_block(hybrid, with_lyrics, f"hybrid-{both_key}")
+        multimodal = {"audio": stats, "lyrics": lyrics.vectors, "lyrics_mask": lyrics.has_lyrics}
+        inputs["multimodal"] = InputBlock(multimodal, ok, hybrid, f"multimodal-{both_key}")
+    return inputs
+
+
+def _available(spec: RepresentationSpec, blocks: dict[str, InputBlock], specs: list[RepresentationSpec],
+               log: Log) -> RepresentationSpec | None:
+    """``spec`` as it can run on this collection: unchanged when its input exists; moved from
+    audio to the lyrics vectors in a lyrics-only run (unless the same model already runs on
+    them); None, with a logged reason, when its input is missing."""
+    if spec.input in blocks:
+        return spec
+    if spec.input == "audio" and "lyrics" in blocks:
+        moved = spec.model_copy(update={"input": "lyrics"})
+        twin = next((other.name for other in specs if other.input == "lyrics" and other.kind == spec.kind
+                     and other.params == spec.params and other.condition == spec.condition), None)
+        if twin is None:
+            log(f"{spec.name}: no audio in this collection; runs on the lyrics vectors")
+            return moved
+        log(f"{spec.name}: no audio in this collection; the same model on lyrics runs as {twin}")
+        return None
+    log(f"{spec.name}: skipped, this collection has no {spec.input} input")
+    return None
 
 
 def _hybrid(audio: np.ndarray, audio_ok: np.ndarray, lyrics: np.ndarray,
@@ -144,11 +182,16 @@ def _hybrid(audio: np.ndarray, audio_ok: np.ndarray, lyrics: np.ndarray,
     return hybrid
 
 
+def _named(track_id: str, path: str) -> str:
+    """A track as messages name it: its id, and its file when it has one."""
+    return f"{track_id} ({path})" if path else str(track_id)
+
+
 def _log_skipped(tracks: pd.DataFrame, log: Log) -> None:
     """One line per skipped track, then a count per kind of reason."""
     skipped = tracks[tracks["status"] != "ok"]
     for track_id, path, reason in zip(skipped["track_id"], skipped["path"], skipped["reason"]):
-        log(f"skipped {track_id} ({path}): {reason}")
+        log(f"skipped {_named(track_id, path)}: {reason}")
     if len(skipped):
         kinds = skipped["reason"].str.split(r" \(|:", regex=True).str[0].value_counts()
         summary = ", ".join(f"{kind} ({count})" for kind, count in kinds.items())
@@ -245,8 +288,10 @@ def run_experiment(config: RunConfig, collection: Collection, workspace: Workspa
                    log: Log = print) -> RunOutcome:
     """Run the whole grid on ``collection`` and write every artifact into ``workspace``."""
     tracks = collection.tracks.copy()
-    blocks = _feature_blocks(config, tracks, workspace, log)
+    blocks = _feature_blocks(config, collection, tracks, workspace, log)
     ok = tracks["status"].to_numpy() == "ok"
+    if config.n_clusters is not None and ok.sum() < config.n_clusters:
+        raise PipelineError(f"only {ok.sum()} tracks can be analysed, fewer than k = {config.n_clusters}")
     label_columns = config.label_columns if config.label_columns is not None else collection.label_columns
     scoring = _Scoring(tracks.loc[ok, "track_id"].to_numpy(dtype=str),
                        {column: tracks.loc[ok, column].to_numpy(dtype=object) for column in label_columns},
@@ -255,7 +300,10 @@ def run_experiment(config: RunConfig, collection: Collection, workspace: Workspa
     k_rows: list[dict] = []
     counts = {"trained": 0, "reused": 0}
     common_spaces: dict[str, np.ndarray] = {}  # per input, shared by its representations
-    for spec in config.representations:
+    for configured in config.representations:
+        spec = _available(configured, blocks, config.representations, log)
+        if spec is None:
+            continue
         block = blocks[spec.input]
         covered = int(block.usable[ok].sum())
         if covered < max(3, config.n_clusters or 0):

@@ -22,18 +22,22 @@ from songscape.workspace import Workspace, write_text
 class CollectionSource:
     """Where the collection comes from and how to read its table."""
 
-    audio_dir: Path
+    audio_dir: Path | None
     table: Path | None = None
     id_column: str | None = None
     lyrics_column: str | None = None
+    features: Path | None = None
 
 
 def _describe_collection(collection: Collection, console: Console) -> None:
     tracks = collection.tracks
-    console.print(f"collection: {len(tracks)} audio files, "
+    kind = ("audio files" if collection.has_audio else
+            "feature-table rows" if collection.features is not None else "lyrics rows")
+    features = f", {len(collection.feature_names)} feature columns" if collection.feature_names else ""
+    console.print(f"collection: {len(tracks)} {kind}{features}, "
                   f"{int((tracks['lyrics'] != '').sum())} with lyrics, "
                   f"label columns: {', '.join(collection.label_columns) or 'none'}")
-    for what, items in (("table rows without an audio file", collection.rows_without_file),
+    for what, items in (("table rows without a track", collection.rows_without_file),
                         ("audio files without a table row", collection.files_without_row)):
         if items:
             shown = "; ".join(items[:5]) + (" …" if len(items) > 5 else "")
@@ -69,7 +73,8 @@ def run_pipeline(config: RunConfig, source: CollectionSource, workspace_root: Pa
     """Read the collection, run the grid, write ``run.json`` and the report; return the
     outcome and the report's path."""
     console = console or Console()
-    collection = load_collection(source.audio_dir, source.table, id_column=source.id_column,
+    collection = load_collection(source.audio_dir, source.table, features=source.features,
+                                 id_column=source.id_column,
                                  lyrics_column=source.lyrics_column,
                                  label_columns=config.label_columns)
     _describe_collection(collection, console)
@@ -78,7 +83,9 @@ def run_pipeline(config: RunConfig, source: CollectionSource, workspace_root: Pa
     outcome = run_experiment(config, collection, workspace, log=console.print)
     run_record = {
         "name": config.name, "config_yaml": config.to_yaml(),
-        "audio_dir": str(source.audio_dir), "table": str(source.table) if source.table else None,
+        "audio_dir": str(source.audio_dir) if source.audio_dir else None,
+        "table": str(source.table) if source.table else None,
+        "features": str(source.features) if source.features else None,
         "label_columns": outcome.label_columns,
         "rows_without_file": collection.rows_without_file,
         "files_without_row": collection.files_without_row, "warnings": collection.warnings,

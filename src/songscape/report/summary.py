@@ -57,7 +57,7 @@ def _dataset_section(tracks: pd.DataFrame, run: dict) -> str:
     for column in ["language", *[c for c in run["label_columns"] if c != "language"]]:
         counts = tracks[column].fillna("(missing)").value_counts().rename_axis(column).reset_index()
         parts.append(f"<h3>{html.escape(column)}</h3>{_table(counts)}")
-    parts.append(_list_section("Table rows without an audio file", run["rows_without_file"]))
+    parts.append(_list_section("Table rows without a track", run["rows_without_file"]))
     parts.append(_list_section("Audio files without a table row", run["files_without_row"]))
     parts.append(_list_section("Warnings", run["warnings"]))
     return "".join(parts)
