@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup demo test clean
+.PHONY: setup system-deps demo test clean
 
 setup: $(INSTALLED)
 
@@ -20,7 +20,11 @@ $(INSTALLED): $(BIN)/python pyproject.toml constraints.txt
 demo: $(INSTALLED)
 	$(BIN)/songscape demo
 
-test: $(INSTALLED)
+# chromium and Noto fonts for the browser test (apt-get, only when missing)
+system-deps:
+	bash .ci/system-deps
+
+test: system-deps $(INSTALLED)
 	$(BIN)/python -m pytest
 
 clean:

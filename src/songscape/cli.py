@@ -1,4 +1,4 @@
-"""Command line: `songscape demo` and `songscape run`."""
+"""Command line: `songscape demo`, `run`, and `report` / `map` on a finished run."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from songscape.collection import CollectionError
 from songscape.config import ConfigError, load_config, preset, with_overrides
 from songscape.demo import DemoSettings, write_demo_corpus
 from songscape.experiment import PipelineError
-from songscape.pipeline import CollectionSource, run_pipeline
+from songscape.pipeline import CollectionSource, ReportError, rebuild_map, rebuild_report, run_pipeline
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Map and cluster music collections from audio and lyrics.")
 console = Console(width=None if sys.stdout.isatty() else 160)  # no wrapping when piped
 DEFAULT_RUNS = Path("songscape-runs")
-_USER_ERRORS = (CollectionError, ConfigError, PipelineError, ClusteringError)
+_USER_ERRORS = (CollectionError, ConfigError, PipelineError, ClusteringError, ReportError)
 
 
 def _fail(error: Exception) -> NoReturn:
@@ -53,7 +53,7 @@ def demo(
     except _USER_ERRORS as error:
         _fail(error)
     console.print(f"results: {workspace / 'results.csv'}")
-    console.print(f"report:  {report}")
+    console.print(f"report:  {report}\nmap:     {report.with_name('map.html')}")
     console.print(f"demo finished in {time.perf_counter() - started:.1f} s")
 
 
@@ -97,6 +97,32 @@ def run(
     except _USER_ERRORS as error:
         _fail(error)
     console.print(f"report: {report}  ({time.perf_counter() - started:.1f} s)")
+
+
+@app.command()
+def report(run_dir: Path = typer.Argument(..., help="A run folder (songscape-runs/<name>).")) -> None:
+    """Rebuild report/index.html and report/map.html of a finished run from its saved
+    artifacts, without retraining anything."""
+    try:
+        index, map_path = rebuild_report(run_dir)
+    except _USER_ERRORS as error:
+        _fail(error)
+    console.print(f"report: {index}\nmap:    {map_path}")
+
+
+@app.command("map")
+def map_(
+    run_dir: Path = typer.Argument(..., help="A run folder (songscape-runs/<name>)."),
+    representation: Optional[str] = typer.Option(None, help="Representation to map (default: the best)."),
+    algorithm: Optional[str] = typer.Option(None, help="Whose clusters to colour by (default: the best)."),
+    embed_audio: bool = typer.Option(False, help="Embed 20-s Ogg clips instead of linking the files."),
+) -> None:
+    """Rebuild report/map.html, the interactive map that plays the tracks, from saved artifacts."""
+    try:
+        map_path = rebuild_map(run_dir, representation, algorithm, embed_audio)
+    except _USER_ERRORS as error:
+        _fail(error)
+    console.print(f"map: {map_path}")
 
 
 def main() -> None:

@@ -119,7 +119,8 @@ class RunConfig(_Strict):
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     n_clusters: int | None = Field(None, ge=2)
     label_columns: list[str] | None = None
-    map_method: Literal["tsne"] = "tsne"
+    map_methods: list[Literal["umap", "tsne"]] = Field(default_factory=lambda: ["umap", "tsne"],
+                                                       min_length=1)  # the report's latent maps
 
     @model_validator(mode="after")
     def _unique_names(self) -> RunConfig:

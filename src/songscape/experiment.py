@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -76,10 +77,11 @@ def _model_inputs(spec: RepresentationSpec, block: InputBlock, tracks: pd.DataFr
 
 
 def _fitted_model(spec: RepresentationSpec, seed: int, block: InputBlock, inputs: dict[str, np.ndarray],
-                  n_clusters: int | None, workspace: Workspace, log: Log) -> tuple[Representation, float, bool]:
+                  n_clusters: int | None, workspace: Workspace, log: Log,
+                  ) -> tuple[Representation, float, bool, Path]:
     """The model for (spec, seed, inputs): loaded when saved before, else fitted and saved.
     Models that cluster themselves (``predict``) get the run's k unless their params set one.
-    Returns the model with its fit time in seconds and whether it was reused."""
+    Returns the model, its fit time in seconds, whether it was reused and its folder."""
     cls = REPRESENTATIONS[spec.kind]
     params = dict(spec.params)
     if callable(getattr(cls, "predict", None)):
@@ -92,7 +94,7 @@ def _fitted_model(spec: RepresentationSpec, seed: int, block: InputBlock, inputs
     if config_path.exists():
         try:
             fit_seconds = json.loads(config_path.read_text()).get("metadata", {}).get("fit_seconds", np.nan)
-            return load_representation(directory), float(fit_seconds), True
+            return load_representation(directory), float(fit_seconds), True, directory
         except Exception as error:  # corrupt, or saved by an older version: the cache is rebuilt
             log(f"{spec.name}, seed {seed}: saved model in {directory} cannot be loaded "
                 f"({type(error).__name__}); training it again")
@@ -101,7 +103,7 @@ def _fitted_model(spec: RepresentationSpec, seed: int, block: InputBlock, inputs
     fit_seconds = time.perf_counter() - started
     model.save(directory, metadata={"fit_seconds": fit_seconds, "input": block.key,
                                     "condition": spec.condition})
-    return model, fit_seconds, False
+    return model, fit_seconds, False, directory
 
 
 def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFrame,
@@ -252,8 +254,8 @@ def _run_representation(spec: RepresentationSpec, block: InputBlock, tracks: pd.
     rows, k_rows = [], []
     labels_by_algorithm: dict[str, dict[str, np.ndarray]] = {}
     for seed in config.seeds:
-        model, fit_seconds, was_reused = _fitted_model(spec, seed, block, inputs, config.n_clusters,
-                                                       workspace, log)
+        model, fit_seconds, was_reused, model_dir = _fitted_model(spec, seed, block, inputs,
+                                                                  config.n_clusters, workspace, log)
         counts["reused" if was_reused else "trained"] += 1
         covered = model.transform(**inputs)
         embedding = np.zeros((len(usable), covered.shape[1]), dtype=np.float32)
@@ -271,7 +273,7 @@ def _run_representation(spec: RepresentationSpec, block: InputBlock, tracks: pd.
             rows.append({"representation": spec.name, "kind": spec.kind, "input": spec.input,
                          "algorithm": algorithm, "seed": seed, "n_tracks": int(usable.sum()),
                          "conditioned_on": spec.condition or "", "supervised_leak": leak,
-                         "model_reused": was_reused, "fit_seconds": fit_seconds,
+                         "model_reused": was_reused, "model_dir": model_dir.name, "fit_seconds": fit_seconds,
                          "cluster_seconds": cluster_seconds,
                          **evaluate(embedding, labels, scoring.truth, seed, common_space=common)})
     for algorithm, columns in labels_by_algorithm.items():

@@ -1,7 +1,12 @@
-"""Matplotlib figures of a run: 2-D latent maps and metric bars."""
+"""Matplotlib figures of a run: latent maps, cluster composition, metric bars, training and
+k-selection curves, reconstructions and latent traversals. Text in Bengali script renders
+with Noto Sans Bengali where it is installed (Debian: fonts-noto-core); without it the glyphs
+fall back to boxes and one notice is logged instead of a warning per glyph."""
 
 from __future__ import annotations
 
+import logging
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -10,11 +15,41 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
 from sklearn.manifold import TSNE  # noqa: E402
 
 from songscape.workspace import atomic_path  # noqa: E402
 
 NOISE_COLOUR = "#bbbbbb"
+FONT_PREFERENCE = ["Noto Sans", "Noto Sans Bengali", "DejaVu Sans"]  # matplotlib falls back in order
+logger = logging.getLogger(__name__)
+
+
+def configure_fonts() -> list[str]:
+    """Use the installed fonts of ``FONT_PREFERENCE``; return them. Without a Bengali font,
+    missing-glyph warnings are silenced and logged once."""
+    if not _has_font("Noto Sans Bengali"):  # installed after matplotlib cached its font list
+        for path in sorted(Path("/usr/share/fonts").glob("**/NotoSans*-Regular.ttf")):
+            if path.stem in ("NotoSans-Regular", "NotoSansBengali-Regular"):
+                font_manager.fontManager.addfont(str(path))
+    installed = [name for name in FONT_PREFERENCE if _has_font(name)]
+    matplotlib.rcParams["font.family"] = installed or ["DejaVu Sans"]
+    if "Noto Sans Bengali" not in installed:
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
+        logger.warning("no Bengali font found (Debian: apt-get install fonts-noto-core); "
+                       "Bengali labels in figures show as boxes")
+    return installed
+
+
+def _has_font(name: str) -> bool:
+    try:
+        font_manager.findfont(font_manager.FontProperties(family=name), fallback_to_default=False)
+        return True
+    except ValueError:
+        return False
+
+
+configure_fonts()
 
 
 def map_2d(embedding: np.ndarray, random_state: int = 0) -> np.ndarray:
@@ -25,6 +60,17 @@ def map_2d(embedding: np.ndarray, random_state: int = 0) -> np.ndarray:
     perplexity = float(min(30.0, max(2.0, (n - 1) / 3)))
     return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=random_state
                 ).fit_transform(embedding.astype(np.float64))
+
+
+def umap_2d(embedding: np.ndarray, random_state: int = 0) -> np.ndarray:
+    """Seeded UMAP of ``embedding`` to two dimensions (deterministic, single-threaded)."""
+    import umap  # imported here: numba compiles on first import
+
+    if len(embedding) < 4 or embedding.shape[1] <= 2:
+        return np.pad(embedding[:, :2], ((0, 0), (0, max(0, 2 - embedding.shape[1]))))
+    reducer = umap.UMAP(n_components=2, n_neighbors=min(15, len(embedding) - 1), min_dist=0.1,
+                        random_state=random_state, n_jobs=1)
+    return reducer.fit_transform(embedding.astype(np.float32))
 
 
 def _save(figure: plt.Figure, path: Path) -> None:
@@ -65,5 +111,114 @@ def plot_metric_bars(results: pd.DataFrame, metrics: list[str], path: Path) -> N
         axis.bar(range(len(names)), mean[metric], yerr=std[metric], capsize=3, color="#4c72b0")
         axis.set_xticks(range(len(names)), names, fontsize=8)
         axis.set_title(metric)
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def plot_composition(clusters: np.ndarray, labels: dict[str, np.ndarray], title: str, path: Path) -> None:
+    """Stacked bars: for each cluster, how its tracks split over each label column's values."""
+    figure, axes = plt.subplots(1, len(labels), figsize=(6.4 * len(labels), 3.8), squeeze=False)
+    names = ["noise" if c < 0 else f"cluster {c}" for c in clusters]
+    for axis, (column, values) in zip(axes[0], labels.items()):
+        values = pd.Series(values, dtype=object).fillna("(missing)").astype(str)
+        table = pd.crosstab(pd.Series(names, name="cluster"), values.rename(column))
+        bottom = np.zeros(len(table))
+        palette = plt.get_cmap("tab10" if table.shape[1] <= 10 else "tab20")
+        for index, value in enumerate(table.columns):
+            axis.bar(table.index, table[value], bottom=bottom, label=value, color=palette(index % palette.N))
+            bottom += table[value].to_numpy()
+        axis.set_title(f"clusters × {column}")
+        axis.set_ylabel("tracks")
+        axis.tick_params(axis="x", labelrotation=30, labelsize=8)
+        axis.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    figure.suptitle(title)
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def plot_training_curves(histories: dict[str, pd.DataFrame], path: Path) -> None:
+    """Training and validation loss per epoch, one panel per model (log scale)."""
+    figure, axes = plt.subplots(1, len(histories), figsize=(3.6 * len(histories), 3.2), squeeze=False)
+    for axis, (name, history) in zip(axes[0], histories.items()):
+        epochs = np.arange(len(history))
+        for column, style in (("train_loss", "-"), ("val_loss", "--")):
+            if column in history:
+                axis.plot(epochs, history[column], style, label=column.split("_")[0])
+        axis.set_yscale("log")
+        axis.set_title(name, fontsize=9)
+        axis.set_xlabel("epoch")
+        axis.legend(fontsize=7, frameon=False)
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def plot_k_selection(curves: pd.DataFrame, path: Path) -> None:
+    """The score behind each automatic k (silhouette: higher is better; BIC: lower), per
+    representation, one panel per algorithm."""
+    algorithms = list(dict.fromkeys(curves["algorithm"]))
+    figure, axes = plt.subplots(1, len(algorithms), figsize=(4.2 * len(algorithms), 3.4), squeeze=False)
+    for axis, algorithm in zip(axes[0], algorithms):
+        chosen = curves[curves["algorithm"] == algorithm]
+        for representation, group in chosen.groupby("representation", sort=False):
+            mean = group.groupby("k")["score"].mean()
+            axis.plot(mean.index, mean.to_numpy(), marker="o", markersize=3, label=representation)
+        axis.set_title(f"{algorithm} ({chosen['criterion'].iloc[0]})", fontsize=9)
+        axis.set_xlabel("k")
+        axis.legend(fontsize=7, frameon=False)
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def plot_reconstructions(originals: np.ndarray, reconstructions: np.ndarray, names: list[str],
+                         title: str, path: Path) -> None:
+    """Original log-mel patches (top row) above their reconstructions (bottom row), in dB."""
+    figure, axes = plt.subplots(2, len(originals), figsize=(2.6 * len(originals), 4.2), squeeze=False)
+    low, high = np.percentile(originals, [1, 99])
+    for column, (original, rebuilt, name) in enumerate(zip(originals, reconstructions, names)):
+        for row, patch in enumerate((original, rebuilt)):
+            axis = axes[row, column]
+            axis.imshow(patch, origin="lower", aspect="auto", cmap="magma", vmin=low, vmax=high)
+            axis.set_xticks([])
+            axis.set_yticks([])
+        axes[0, column].set_title(name, fontsize=8)
+    axes[0, 0].set_ylabel("original")
+    axes[1, 0].set_ylabel("reconstruction")
+    figure.suptitle(title)
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def plot_traversals(traversals: dict[int, np.ndarray], values: np.ndarray, feature_names: list[str] | None,
+                    title: str, path: Path) -> None:
+    """Decoded outputs while one latent dimension is swept. Mel patches (steps, mels, frames)
+    show as a row of images per dimension; feature vectors (steps, features) as a heatmap of
+    the change from the middle step, for the features that move most."""
+    dimensions = list(traversals)
+    is_patch = next(iter(traversals.values())).ndim == 3
+    if is_patch:
+        figure, axes = plt.subplots(len(dimensions), len(values), figsize=(1.6 * len(values), 1.5 * len(dimensions)),
+                                    squeeze=False)
+        for row, dimension in enumerate(dimensions):
+            for column, patch in enumerate(traversals[dimension]):
+                axes[row, column].imshow(patch, origin="lower", aspect="auto", cmap="magma")
+                axes[row, column].set_xticks([])
+                axes[row, column].set_yticks([])
+                if row == 0:
+                    axes[row, column].set_title(f"{values[column]:+.1f}", fontsize=8)
+            axes[row, 0].set_ylabel(f"z{dimension}", fontsize=8)
+    else:
+        figure, axes = plt.subplots(1, len(dimensions), figsize=(4.0 * len(dimensions), 3.6), squeeze=False)
+        for axis, dimension in zip(axes[0], dimensions):
+            decoded = traversals[dimension]
+            change = decoded - decoded[len(decoded) // 2]
+            scale = np.abs(change).max(axis=0)
+            top = np.argsort(scale)[::-1][:12]
+            axis.imshow(change[:, top].T / (scale[top][:, None] + 1e-12), cmap="coolwarm", vmin=-1, vmax=1,
+                        aspect="auto")
+            axis.set_xticks(range(len(values)), [f"{v:+.1f}" for v in values], fontsize=7)
+            names = [feature_names[i] if feature_names else str(i) for i in top]
+            axis.set_yticks(range(len(top)), names, fontsize=6)
+            axis.set_title(f"z{dimension} swept", fontsize=9)
+    figure.suptitle(title)
     figure.tight_layout()
     _save(figure, path)

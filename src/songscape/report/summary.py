@@ -7,13 +7,14 @@ import html
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+import yaml
 
 from songscape.cluster.metrics import EXTERNAL
-from songscape.report.figures import map_2d, plot_latent_map, plot_metric_bars
-from songscape.report.tables import headline_metrics, summarize
-from songscape.workspace import Workspace, read_npz, write_text
+from songscape.report import gallery
+from songscape.report.figures import plot_metric_bars
+from songscape.report.tables import headline_metrics, summarize, to_latex, to_markdown
+from songscape.workspace import Workspace, write_text
 
 RUN_FILE = "run.json"
 
@@ -27,6 +28,7 @@ img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
 pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.85em; }
 .note { color: #555; font-size: 0.9em; }
 .scroll { overflow-x: auto; }
+figure { margin: 0 0 1.2em; } figcaption { color: #555; font-size: 0.85em; }
 """
 
 
@@ -63,27 +65,6 @@ def _dataset_section(tracks: pd.DataFrame, run: dict) -> str:
     return "".join(parts)
 
 
-def _maps(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFrame,
-          label_columns: list[str]) -> list[tuple[str, Path]]:
-    """A t-SNE map per representation (first seed), coloured by cluster and by each label."""
-    seed = int(results["seed"].min())
-    algorithm = str(results["algorithm"].iloc[0])
-    by_id = tracks.set_index("track_id")
-    figures = []
-    for representation in results["representation"].unique():
-        stored = read_npz(workspace.embedding(representation, seed))
-        labels = pd.read_parquet(workspace.labels(representation, algorithm))[f"seed_{seed}"].to_numpy()
-        covered = ~np.isnan(stored["embedding"]).any(axis=1)
-        coordinates = map_2d(stored["embedding"][covered], random_state=seed)
-        rows = by_id.loc[stored["track_id"][covered]]
-        colourings = {f"{algorithm} cluster": labels[covered],
-                      **{column: rows[column].to_numpy(dtype=object) for column in label_columns}}
-        path = workspace.report_dir / f"map-{representation}.png"
-        plot_latent_map(coordinates, colourings, f"{representation} (seed {seed}, t-SNE)", path)
-        figures.append((representation, path))
-    return figures
-
-
 def _flags(results: pd.DataFrame) -> str:
     """Degenerate clusterings (one cluster > 90% of tracks, or noise > 50%) and supervised
     results, named with their seeds."""
@@ -97,29 +78,69 @@ def _flags(results: pd.DataFrame) -> str:
     return _list_section("Flags", items) or "<p class='note'>No degenerate or supervised results.</p>"
 
 
+def _figures(figures: list[tuple[str, Path]]) -> str:
+    return "".join(f"<figure>{_image(path, caption)}<figcaption>{html.escape(caption)}</figcaption></figure>"
+                   for caption, path in figures)
+
+
+def _paper_tables(results: pd.DataFrame, label_columns: list[str]) -> dict[str, pd.DataFrame]:
+    """The tables written to every format: headline results, and purity / accuracy."""
+    detail = [f"{name}_{c}" for c in label_columns for name in EXTERNAL if name not in ("nmi", "ari")]
+    tables = {"Results": summarize(results, headline_metrics(label_columns))}
+    if detail:
+        tables["Purity and accuracy"] = summarize(results, detail)
+    return tables
+
+
+def write_tables(workspace: Workspace, tables: dict[str, pd.DataFrame], run_name: str) -> tuple[Path, Path]:
+    """``report/results.md`` and ``report/tables.tex`` with the same tables as the page."""
+    markdown = [f"# songscape results: {run_name}\n",
+                "Mean ± standard deviation over seeds (see `results.csv` for each seed).\n"]
+    latex = ["% songscape results; needs \\usepackage{booktabs,graphicx}\n"]
+    for index, (title, table) in enumerate(tables.items()):
+        markdown += [f"## {title}\n", to_markdown(table)]
+        latex.append(to_latex(table, f"{title} ({run_name}); mean ± std over seeds",
+                              f"tab:songscape-{index}"))
+    md_path, tex_path = workspace.report_dir / "results.md", workspace.report_dir / "tables.tex"
+    write_text(md_path, "\n".join(markdown))
+    write_text(tex_path, "\n".join(latex))
+    return md_path, tex_path
+
+
 def write_report(workspace: Workspace) -> Path:
-    """Build ``report/index.html`` and its PNG figures from the artifacts in ``workspace``."""
+    """Build ``report/index.html`` (self-contained: figures inlined), ``results.md`` and
+    ``tables.tex`` from the artifacts in ``workspace``; nothing is retrained. The latent maps
+    use the run's ``map_methods`` (UMAP and t-SNE unless the config says otherwise)."""
     run = json.loads((workspace.root / RUN_FILE).read_text(encoding="utf-8"))
+    map_methods = (yaml.safe_load(run["config_yaml"]) or {}).get("map_methods", ["umap", "tsne"])
     tracks = pd.read_parquet(workspace.tracks)
     results = pd.read_parquet(workspace.results_parquet)
     label_columns = run["label_columns"]
-    metrics = headline_metrics(label_columns)
-    maps = _maps(workspace, results, tracks, label_columns)
     bars_path = workspace.report_dir / "metrics.png"
-    bar_metrics = ["silhouette", *(f"nmi_{c}" for c in label_columns[:2])]
-    plot_metric_bars(results, bar_metrics, bars_path)
-    detail_metrics = [f"{name}_{c}" for c in label_columns for name in EXTERNAL if name not in ("nmi", "ari")]
+    plot_metric_bars(results, ["silhouette", *(f"nmi_{c}" for c in label_columns[:2])], bars_path)
+    tables = _paper_tables(results, label_columns)
+    write_tables(workspace, tables, run["name"])
     sections = [
         f"<h1>songscape report: {html.escape(run['name'])}</h1>",
+        "<p><a href='map.html'>Open the interactive map</a> (colour by cluster or label, click a "
+        "point to play its track). The same tables: <a href='results.md'>results.md</a>, "
+        "<a href='tables.tex'>tables.tex</a>.</p>",
         "<p class='note'>Mean ± standard deviation over seeds. Internal metrics are computed on "
         "non-noise tracks (see <code>coverage</code>), in each representation's own space and, with "
         "<code>_common</code>, in the standardized input features, where every representation is "
         "judged alike; external metrics count noise as a group of its own; stability is the mean "
         "pairwise ARI between seeds.</p>",
-        "<h2>Results</h2>", _table(summarize(results, metrics)), _flags(results),
-        _image(bars_path, "metric bars"),
-        "<h2>Purity and accuracy</h2>", _table(summarize(results, detail_metrics)) if detail_metrics else "",
-        "<h2>Maps</h2>", *(_image(path, f"map of {name}") for name, path in maps),
+        *(f"<h2>{html.escape(title)}</h2>{_table(table)}" for title, table in tables.items()),
+        _flags(results), _image(bars_path, "metric bars"),
+        "<h2>Maps</h2>", _figures(gallery.latent_maps(workspace, results, tracks, label_columns,
+                                                     list(map_methods))),
+        "<h2>Cluster composition</h2>", _figures(gallery.compositions(workspace, results, tracks,
+                                                                     label_columns)),
+        "<h2>Models</h2>", _figures(gallery.training_curves(workspace, results)
+                                    + gallery.reconstructions(workspace, results, tracks)
+                                    + gallery.traversals(workspace, results, tracks)),
+        "<h2>Choosing k</h2>", _figures(gallery.k_selection(workspace))
+        or "<p class='note'>k was set by the run (no automatic choice).</p>",
         "<h2>Dataset</h2>", _dataset_section(tracks, run),
         "<h2>Configuration</h2>", f"<pre>{html.escape(run['config_yaml'])}</pre>",
         "<p class='note'>Per-seed figures: <code>results.csv</code> beside this folder.</p>",

@@ -26,3 +26,46 @@ def summarize(results: pd.DataFrame, metrics: list[str], digits: int = 3) -> pd.
                          for m, s in zip(mean, std)]
     table["seeds"] = grouped.size()
     return table.reset_index()
+
+
+def best_result(results: pd.DataFrame, label_columns: list[str]) -> tuple[str, str]:
+    """The (representation, algorithm) with the highest mean NMI against the first label
+    column, leaving out supervised results; without labels, the highest mean silhouette in the
+    common space."""
+    candidates = results[~results["supervised_leak"].astype(bool)] if "supervised_leak" in results else results
+    if candidates.empty:
+        candidates = results
+    metric = f"nmi_{label_columns[0]}" if label_columns and f"nmi_{label_columns[0]}" in results else "silhouette_common"
+    means = candidates.groupby(["representation", "algorithm"], sort=False)[metric].mean()
+    return means.fillna(-np.inf).idxmax()
+
+
+def to_markdown(frame: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table (pipes in cells escaped)."""
+    def cell(value: object) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+    header = "| " + " | ".join(cell(c) for c in frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *rows]) + "\n"
+
+
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def latex_escape(text: object) -> str:
+    """``text`` with LaTeX's special characters escaped; ± becomes $\\pm$."""
+    escaped = "".join(_LATEX_SPECIAL.get(character, character) for character in str(text))
+    return escaped.replace("±", r"$\pm$")
+
+
+def to_latex(frame: pd.DataFrame, caption: str, label: str) -> str:
+    """A booktabs table environment with escaped cells, ready for \\input in a paper."""
+    align = "ll" + "r" * (len(frame.columns) - 2)
+    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{latex_escape(caption)}}}",
+             rf"\label{{{label}}}", r"\resizebox{\linewidth}{!}{%", rf"\begin{{tabular}}{{{align}}}",
+             r"\toprule", " & ".join(latex_escape(c) for c in frame.columns) + r" \\", r"\midrule"]
+    lines += [" & ".join(latex_escape(v) for v in row) + r" \\" for row in frame.itertuples(index=False)]
+    lines += [r"\bottomrule", r"\end{tabular}}", r"\end{table}"]
+    return "\n".join(lines) + "\n"

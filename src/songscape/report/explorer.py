@@ -1,0 +1,97 @@
+"""`report/map.html`: an interactive, self-contained 2-D map of the tracks of a run.
+
+Colour by cluster, language or any label; hover for title, artist, language and cluster;
+click to play the track (audio referenced relative to the report, or embedded as short Ogg
+clips); a search box filters by title. Every text from the user's data reaches the page as
+JSON and is written with ``textContent``, never parsed as HTML.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+
+from songscape.audio.decode import DecodeError, ExcerptSpec, decode
+from songscape.report.figures import umap_2d
+from songscape.report.tables import best_result
+from songscape.workspace import Workspace, read_npz, write_text
+
+CLIP_SECONDS = 20.0
+CLIP_SAMPLE_RATE = 22050
+MAP_FILE = "map.html"
+TITLE_COLUMNS = ("title", "song", "song_name", "name", "track")  # the first present names a point
+_TEMPLATE = Path(__file__).with_name("map_template.html")
+
+
+def _audio_source(path: str, report_dir: Path, embed: bool) -> str:
+    """A URL for the track's audio: relative to the report, or a data URI of a short Ogg clip;
+    "" when the track has no audio (or it cannot be decoded for embedding)."""
+    if not path:
+        return ""
+    if not embed:
+        return quote(os.path.relpath(path, report_dir).replace(os.sep, "/"))
+    try:
+        decoded = decode(Path(path), CLIP_SAMPLE_RATE, ExcerptSpec("centre", CLIP_SECONDS, 1))
+    except DecodeError:
+        return ""
+    buffer = io.BytesIO()
+    sf.write(buffer, decoded.samples, CLIP_SAMPLE_RATE, format="OGG", subtype="VORBIS")
+    return "data:audio/ogg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _text(values: pd.Series) -> list[str]:
+    return [("" if pd.isna(v) else str(v)) for v in values]
+
+
+def map_data(workspace: Workspace, representation: str, algorithm: str, label_columns: list[str],
+             embed_audio: bool = False, random_state: int = 0) -> dict:
+    """The JSON the page reads: one point per analysed track with its 2-D position, texts,
+    colourings and audio source."""
+    tracks = pd.read_parquet(workspace.tracks).set_index("track_id", drop=False)
+    stored = read_npz(workspace.embedding(representation, random_state))
+    rows = np.all(np.isfinite(stored["embedding"]), axis=1)
+    track_ids = stored["track_id"][rows]
+    coordinates = umap_2d(stored["embedding"][rows], random_state)
+    labels = pd.read_parquet(workspace.labels(representation, algorithm)).set_index("track_id")
+    selected = tracks.loc[track_ids]
+    clusters = labels.loc[track_ids, f"seed_{random_state}"].to_numpy()
+    colourings = {"cluster": ["noise" if c < 0 else f"cluster {c}" for c in clusters]}
+    for column in ["language", *[c for c in label_columns if c != "language"]]:
+        if column in selected.columns:
+            colourings[column] = [v or "(missing)" for v in _text(selected[column])]
+    lookup = {column.lower(): column for column in selected.columns}
+    title_column = next((lookup[c] for c in TITLE_COLUMNS if c in lookup), None)
+    titles = _text(selected[title_column]) if title_column else list(map(str, track_ids))
+    return {
+        "title": f"{workspace.root.name}: {representation} + {algorithm}",
+        "colourings": colourings,
+        "points": [{"x": float(x), "y": float(y), "id": str(track_id), "title": title or str(track_id),
+                    "artist": artist, "audio": _audio_source(path, workspace.report_dir, embed_audio)}
+                   for (x, y), track_id, title, artist, path in zip(
+                       coordinates, track_ids, titles,
+                       _text(selected["artist"]) if "artist" in selected.columns else [""] * len(track_ids),
+                       _text(selected["path"]))],
+    }
+
+
+def write_map(workspace: Workspace, label_columns: list[str], representation: str | None = None,
+              algorithm: str | None = None, embed_audio: bool = False) -> Path:
+    """Write ``report/map.html`` for ``representation`` + ``algorithm`` (default: the best
+    result of the run, see `best_result`) and return its path."""
+    if representation is None or algorithm is None:
+        best = best_result(pd.read_parquet(workspace.results_parquet), label_columns)
+        representation, algorithm = representation or best[0], algorithm or best[1]
+    data = map_data(workspace, representation, algorithm, label_columns, embed_audio)
+    payload = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c").replace("&", "\\u0026")
+    page = _TEMPLATE.read_text(encoding="utf-8").replace("/*DATA*/{}", payload)
+    path = workspace.report_dir / MAP_FILE
+    write_text(path, page)
+    return path

@@ -1,0 +1,133 @@
+"""The interactive map and the report in headless Chromium (Debian's `chromium`, driven by
+Playwright): no console errors, one marker per track, colours follow the selector, a click
+plays the track, a hostile title stays text. Screenshots go to $SONGSCAPE_SCREENSHOTS (default:
+the test's temporary folder)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from songscape.cli import app
+
+CHROMIUM = Path("/usr/bin/chromium")
+HOSTILE = "<img src=x onerror=alert(1)>"
+CONFIG = """preset: easy
+seeds: [0]
+representations: [{name: pca, kind: pca, params: {n_components: 4}}]
+lyrics: {method: tfidf, n_components: 4, min_df: 1}
+"""
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def run_dir(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished run on the tiny corpus whose first title is an HTML injection attempt."""
+    scratch = tmp_path_factory.mktemp("browser")
+    table = pd.read_csv(tiny_corpus, keep_default_na=False)
+    table.loc[0, "title"] = HOSTILE
+    hostile_table = tiny_corpus.parent / "hostile.csv"
+    table.to_csv(hostile_table, index=False)
+    (scratch / "run.yaml").write_text(CONFIG, encoding="utf-8")
+    result = runner.invoke(app, ["run", "--audio", str(tiny_corpus.parent), "--table", str(hostile_table),
+                                 "--k", "4", "--config", str(scratch / "run.yaml"),
+                                 "--workspace", str(scratch / "run")])
+    assert result.exit_code == 0, result.output
+    return scratch / "run"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), "
+                    "as .ci/run does")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--mute-audio",
+                  "--autoplay-policy=no-user-gesture-required", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+def _screenshot_dir(tmp_path: Path) -> Path:
+    directory = Path(os.environ.get("SONGSCAPE_SCREENSHOTS", tmp_path))
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def test_map_plays_tracks_and_escapes_titles(run_dir: Path, browser, tmp_path: Path) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    dialogs: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto((run_dir / "report" / "map.html").as_uri())
+    markers = page.locator("circle.marker")
+    assert markers.count() == 16
+
+    fills_by_cluster = [markers.nth(i).get_attribute("fill") for i in range(16)]
+    page.select_option("#colour", "style")
+    fills_by_style = [markers.nth(i).get_attribute("fill") for i in range(16)]
+    assert fills_by_style != fills_by_cluster and None not in fills_by_style
+    assert len(set(fills_by_style)) == pd.read_parquet(run_dir / "tracks.parquet")["style"].nunique()
+
+    page.evaluate("window.played = false; document.getElementById('player')"
+                  ".addEventListener('play', () => { window.played = true; })")
+    playable = page.evaluate("data.points.findIndex(p => /\\.(wav|flac)$/.test(p.audio))")
+    markers.nth(playable).click()
+    page.wait_for_function("window.played === true", timeout=15000)
+    source = page.eval_on_selector("#player", "player => player.src")
+    expected = page.evaluate(f"new URL(data.points[{playable}].audio, location.href).href")
+    assert source == expected and Path(expected.removeprefix("file://")).is_file()
+    assert page.eval_on_selector("#player", "player => player.paused") is False
+
+    hostile = page.evaluate("data.points.findIndex(p => p.title.startsWith('<img'))")
+    markers.nth(hostile).hover()
+    assert HOSTILE in page.inner_text("#tooltip")
+    page.fill("#search", "onerror")
+    assert page.inner_text("#count") == "1 of 16 tracks"
+    assert page.locator("img").count() == 0 and dialogs == []
+    page.fill("#search", "")
+    page.select_option("#colour", "cluster")
+    directory = _screenshot_dir(tmp_path)
+    page.screenshot(path=str(directory / "map.png"), full_page=True)
+    assert errors == []
+
+
+def test_report_opens_without_errors(run_dir: Path, browser, tmp_path: Path) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto((run_dir / "report" / "index.html").as_uri())
+    assert page.locator("h1").inner_text().startswith("songscape report")
+    assert page.locator("img").count() >= 2  # metric bars and a map, inlined
+    assert HOSTILE not in (run_dir / "report" / "index.html").read_text(encoding="utf-8")
+    page.screenshot(path=str(_screenshot_dir(tmp_path) / "index.png"), full_page=True)
+    assert errors == []
+
+
+def test_map_and_report_rebuild_from_artifacts(run_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    shutil.rmtree(copy / "models")  # rebuilding reads embeddings and labels, never models
+    (copy / "report" / "map.html").unlink()
+    result = runner.invoke(app, ["map", str(copy), "--representation", "pca", "--embed-audio"])
+    assert result.exit_code == 0, result.output
+    page = (copy / "report" / "map.html").read_text(encoding="utf-8")
+    assert "data:audio/ogg;base64," in page and "<img src=x" not in page
+    result = runner.invoke(app, ["map", str(copy), "--representation", "nope"])
+    assert result.exit_code == 2 and "no representation 'nope' in this run (known: pca" in result.output
+    result = runner.invoke(app, ["report", str(copy)])
+    assert result.exit_code == 0 and (copy / "report" / "index.html").exists(), result.output
+    result = runner.invoke(app, ["report", str(tmp_path / "empty")])
+    assert result.exit_code == 2 and "not a finished songscape run" in result.output

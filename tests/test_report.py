@@ -1,0 +1,77 @@
+"""The report from saved artifacts: figures for maps, composition, training, k selection,
+reconstructions and traversals; the same tables in HTML, Markdown and LaTeX."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from songscape.config import validate_config
+from songscape.pipeline import CollectionSource, rebuild_report, run_pipeline
+from songscape.report.tables import latex_escape, to_latex, to_markdown
+
+SMALL = {"latent_dim": 3, "hidden": [16], "epochs": 8}
+
+
+def test_markdown_and_latex_tables_escape_their_cells() -> None:
+    frame = pd.DataFrame({"representation": ["β-vae_1"], "algorithm": ["k|means"], "nmi": ["0.91 ± 0.02"]})
+    markdown = to_markdown(frame)
+    assert markdown.splitlines()[:2] == ["| representation | algorithm | nmi |", "|---|---|---|"]
+    assert "k\\|means" in markdown
+    latex = to_latex(frame, "Results & more", "tab:x")
+    assert r"β-vae\_1 & k|means & 0.91 $\pm$ 0.02 \\" in latex
+    assert r"\caption{Results \& more}" in latex and r"\begin{tabular}{llr}" in latex
+    assert latex_escape("50% {a}#") == r"50\% \{a\}\#"
+
+
+@pytest.fixture(scope="module")
+def report_dir(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    config = validate_config({
+        "name": "report-test", "seeds": [0, 1], "label_columns": ["style", "language"],
+        "lyrics": {"method": "tfidf", "n_components": 4, "min_df": 1}, "audio": {"patch_frames": 16},
+        "representations": [
+            {"name": "vae", "kind": "vae", "params": SMALL},
+            {"name": "conv", "kind": "conv-vae", "input": "mel",
+             "params": {**SMALL, "channels": [4, 8], "hidden": [16]}}],
+        "clusterers": [{"name": "kmeans"}]})  # no k: chosen by silhouette, so k-selection curves
+    workspace = tmp_path_factory.mktemp("report")
+    run_pipeline(config, CollectionSource(tiny_corpus.parent, tiny_corpus), workspace)
+    return workspace / "report"
+
+
+def test_report_has_every_kind_of_figure(report_dir: Path) -> None:
+    names = {path.name for path in report_dir.glob("*.png")}
+    for expected in ("map-vae-umap.png", "map-vae-tsne.png", "map-conv-umap.png", "composition-vae.png",
+                     "training-curves.png", "k-selection.png", "reconstructions-conv.png",
+                     "traversal-vae.png", "traversal-conv.png", "metrics.png"):
+        assert expected in names
+    page = (report_dir / "index.html").read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == len(names)  # every figure inlined once
+    assert "<figcaption>conv: reconstructions</figcaption>" in page and "href='map.html'" in page
+
+
+def test_markdown_and_latex_hold_the_same_results(report_dir: Path) -> None:
+    markdown = (report_dir / "results.md").read_text(encoding="utf-8")
+    latex = (report_dir / "tables.tex").read_text(encoding="utf-8")
+    results = pd.read_csv(report_dir.parent / "results.csv")
+    nmi = results.groupby("representation")["nmi_style"].mean()
+    for representation in ("vae", "conv"):
+        assert f"| {representation} | kmeans |" in markdown
+        assert f"{representation} & kmeans & " in latex
+        assert f"{nmi[representation]:.3f} ± " in markdown
+    assert latex.count(r"\begin{tabular}") == 2 and r"nmi\_style" in latex
+
+
+def test_report_rebuilds_without_models(report_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(report_dir.parent, copy)
+    shutil.rmtree(copy / "models")
+    shutil.rmtree(copy / "report")
+    index, map_path = rebuild_report(copy)
+    assert index.exists() and map_path.exists()
+    names = {path.name for path in (copy / "report").glob("*.png")}
+    assert "map-vae-umap.png" in names and "training-curves.png" not in names  # needs saved models
