@@ -15,13 +15,14 @@ from songscape.collection import CollectionError
 from songscape.config import ConfigError, load_config, preset, with_overrides
 from songscape.demo import DemoSettings, write_demo_corpus
 from songscape.experiment import PipelineError
-from songscape.pipeline import CollectionSource, ReportError, rebuild_map, rebuild_report, run_pipeline
+from songscape.library import LibraryError, similar, write_playlists
+from songscape.pipeline import CollectionSource, rebuild_map, rebuild_report, run_pipeline
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Map and cluster music collections from audio and lyrics.")
 console = Console(width=None if sys.stdout.isatty() else 160)  # no wrapping when piped
 DEFAULT_RUNS = Path("songscape-runs")
-_USER_ERRORS = (CollectionError, ConfigError, PipelineError, ClusteringError, ReportError)
+_USER_ERRORS = (CollectionError, ConfigError, PipelineError, ClusteringError, LibraryError)
 
 
 def _fail(error: Exception) -> NoReturn:
@@ -123,6 +124,37 @@ def map_(
     except _USER_ERRORS as error:
         _fail(error)
     console.print(f"map: {map_path}")
+
+
+@app.command("similar")
+def similar_(
+    run_dir: Path = typer.Argument(..., help="A run folder (songscape-runs/<name>)."),
+    track: str = typer.Argument(..., help="A track id of that run."),
+    k: int = typer.Option(10, "-k", min=1, help="How many similar tracks."),
+    representation: Optional[str] = typer.Option(None, help="Latent space to search (default: the best)."),
+) -> None:
+    """The tracks nearest to TRACK (cosine similarity in a saved run's latent space)."""
+    try:
+        table = similar(run_dir, track, k, representation)
+    except _USER_ERRORS as error:
+        _fail(error)
+    console.print(table.to_string(index=False))
+
+
+@app.command()
+def playlists(
+    run_dir: Path = typer.Argument(..., help="A run folder (songscape-runs/<name>)."),
+    out: Path = typer.Option(..., help="Folder for the .m3u8 playlists."),
+    representation: Optional[str] = typer.Option(None, help="Whose clusters (default: the best)."),
+    algorithm: Optional[str] = typer.Option(None, help="Which clustering (default: the best)."),
+) -> None:
+    """One .m3u8 playlist per cluster of a saved run, named after its dominant labels."""
+    try:
+        written = write_playlists(run_dir, out, representation, algorithm)
+    except _USER_ERRORS as error:
+        _fail(error)
+    for path, count in written:
+        console.print(f"{path}  ({count} tracks)")
 
 
 def main() -> None:

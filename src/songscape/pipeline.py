@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
 from songscape.collection import Collection, load_collection
 from songscape.config import RunConfig
 from songscape.experiment import RunOutcome, run_experiment
+from songscape.library import SavedRun
 from songscape.report.explorer import write_map
 from songscape.report.summary import RUN_FILE, write_report
 from songscape.report.tables import headline_metrics, summarize
@@ -100,31 +100,16 @@ def run_pipeline(config: RunConfig, source: CollectionSource, workspace_root: Pa
     return outcome, report
 
 
-class ReportError(RuntimeError):
-    """A report cannot be rebuilt from this folder; the message says why."""
-
-
-def _finished_run(run_dir: Path) -> tuple[Workspace, dict]:
-    workspace = Workspace(Path(run_dir))
-    run_file = workspace.root / RUN_FILE
-    if not run_file.exists() or not workspace.results_parquet.exists():
-        raise ReportError(f"{run_dir}: not a finished songscape run (no {RUN_FILE} or results)")
-    return workspace, json.loads(run_file.read_text(encoding="utf-8"))
-
-
 def rebuild_report(run_dir: Path) -> tuple[Path, Path]:
     """Write the report and the map of a finished run again from its artifacts."""
-    workspace, run = _finished_run(run_dir)
-    return write_report(workspace), write_map(workspace, run["label_columns"])
+    run = SavedRun.open(run_dir)
+    return write_report(run.workspace), write_map(run.workspace, run.label_columns)
 
 
 def rebuild_map(run_dir: Path, representation: str | None = None, algorithm: str | None = None,
                 embed_audio: bool = False) -> Path:
     """Write the map of a finished run again, for a chosen representation and algorithm."""
-    workspace, run = _finished_run(run_dir)
-    results = pd.read_parquet(workspace.results_parquet)
-    for what, value in (("representation", representation), ("algorithm", algorithm)):
-        if value is not None and value not in set(results[what]):
-            raise ReportError(f"{run_dir}: no {what} '{value}' in this run "
-                              f"(known: {', '.join(dict.fromkeys(results[what]))})")
-    return write_map(workspace, run["label_columns"], representation, algorithm, embed_audio)
+    run = SavedRun.open(run_dir)
+    if representation is not None or algorithm is not None:
+        representation, algorithm = run.choose(representation, algorithm)
+    return write_map(run.workspace, run.label_columns, representation, algorithm, embed_audio)

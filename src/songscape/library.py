@@ -1,0 +1,135 @@
+"""Using a finished run as a music library: similar songs and playlists per cluster. Reads
+the run's artifacts only (embeddings, labels, tracks); nothing is retrained."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from songscape.report.summary import RUN_FILE
+from songscape.report.tables import best_result
+from songscape.workspace import Workspace, read_npz, write_text
+
+PLAYLIST_SUFFIX = ".m3u8"
+
+
+class LibraryError(ValueError):
+    """The run cannot answer the request; the message says why."""
+
+
+@dataclass
+class SavedRun:
+    """A finished run's tracks, results and label columns."""
+
+    workspace: Workspace
+    tracks: pd.DataFrame
+    results: pd.DataFrame
+    label_columns: list[str]
+
+    @classmethod
+    def open(cls, run_dir: Path) -> SavedRun:
+        workspace = Workspace(Path(run_dir))
+        if not (workspace.root / RUN_FILE).exists() or not workspace.results_parquet.exists():
+            raise LibraryError(f"{run_dir}: not a finished songscape run (no {RUN_FILE} or results)")
+        results = pd.read_parquet(workspace.results_parquet)
+        if results.empty:
+            raise LibraryError(f"{run_dir}: the run has no results (every representation was skipped)")
+        run = json.loads((workspace.root / RUN_FILE).read_text(encoding="utf-8"))
+        return cls(workspace, pd.read_parquet(workspace.tracks), results, run["label_columns"])
+
+    def choose(self, representation: str | None, algorithm: str | None = None) -> tuple[str, str]:
+        """The named representation/algorithm (checked), or the run's best result."""
+        for what, value in (("representation", representation), ("algorithm", algorithm)):
+            if value is not None and value not in set(self.results[what]):
+                raise LibraryError(f"no {what} '{value}' in this run "
+                                   f"(known: {', '.join(dict.fromkeys(self.results[what]))})")
+        best = best_result(self.results, self.label_columns)
+        representation = representation or best[0]
+        if algorithm is None:
+            rows = self.results[self.results["representation"] == representation]
+            algorithm = best[1] if best[1] in set(rows["algorithm"]) else str(rows["algorithm"].iloc[0])
+        return representation, algorithm
+
+
+def _display(tracks: pd.DataFrame) -> pd.Series:
+    """"artist – title" (or the title, or the id) for each track."""
+    title = tracks["title"].fillna("") if "title" in tracks else pd.Series("", index=tracks.index)
+    title = title.where(title != "", tracks["track_id"])
+    if "artist" not in tracks:
+        return title
+    artist = tracks["artist"].fillna("")
+    return (artist + " – " + title).where(artist != "", title)
+
+
+def similar(run_dir: Path, track_id: str, k: int = 10, representation: str | None = None) -> pd.DataFrame:
+    """The ``k`` tracks nearest to ``track_id`` by cosine similarity in a representation's
+    embedding (first seed; default: the run's best representation)."""
+    run = SavedRun.open(run_dir)
+    representation, _ = run.choose(representation)
+    stored = read_npz(run.workspace.embedding(representation, int(run.results["seed"].min())))
+    ids = stored["track_id"].astype(str)
+    embedded = np.all(np.isfinite(stored["embedding"]), axis=1)
+    if track_id not in set(ids):
+        close = difflib.get_close_matches(track_id, list(ids), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise LibraryError(f"unknown track '{track_id}' in this run{hint}")
+    position = int(np.flatnonzero(ids == track_id)[0])
+    if not embedded[position]:
+        raise LibraryError(f"track '{track_id}' has no {representation} embedding (it was skipped for it)")
+    vectors = stored["embedding"][embedded].astype(np.float64)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    candidates = ids[embedded]
+    scores = vectors @ vectors[int(np.flatnonzero(candidates == track_id)[0])]
+    order = [i for i in np.argsort(-scores, kind="stable") if candidates[i] != track_id][:k]
+    by_id = run.tracks.set_index("track_id", drop=False)
+    neighbours = by_id.loc[candidates[order]]
+    return pd.DataFrame({"rank": np.arange(1, len(order) + 1), "track_id": candidates[order],
+                         "track": _display(neighbours).to_numpy(), "similarity": np.round(scores[order], 4)})
+
+
+def _playlist_name(cluster: int, members: pd.DataFrame, label_columns: list[str], used: set[str]) -> str:
+    """"cluster-3-rock-english": the cluster and its most common label values (file-safe)."""
+    parts = ["noise" if cluster < 0 else f"cluster-{cluster}"]
+    for column in ["language", *[c for c in label_columns if c != "language"]][:3]:
+        if column in members and members[column].notna().any():
+            parts.append(str(members[column].mode().iloc[0]))
+    name = re.sub(r"[^\w.-]+", "-", "-".join(parts), flags=re.UNICODE).strip("-")
+    while name in used:
+        name += "-"
+    used.add(name)
+    return name
+
+
+def write_playlists(run_dir: Path, out_dir: Path, representation: str | None = None,
+                    algorithm: str | None = None) -> list[tuple[Path, int]]:
+    """One ``.m3u8`` per cluster (first seed) with paths relative to the playlist, named after
+    the cluster's dominant labels; noise tracks (−1) get a playlist of their own. Returns each
+    playlist with its number of tracks."""
+    run = SavedRun.open(run_dir)
+    representation, algorithm = run.choose(representation, algorithm)
+    labels = pd.read_parquet(run.workspace.labels(representation, algorithm))
+    clusters = labels.set_index("track_id")[f"seed_{int(run.results['seed'].min())}"]
+    tracks = run.tracks.set_index("track_id", drop=False).loc[clusters.index]
+    if not tracks["path"].fillna("").astype(bool).any():
+        raise LibraryError("this run has no audio files (lyrics or feature table only): nothing to play")
+    out_dir = Path(out_dir)
+    written, used = [], set()
+    for cluster, members in tracks.groupby(clusters.to_numpy(), sort=True):
+        members = members[members["path"].fillna("").astype(bool)]
+        lines = ["#EXTM3U", f"#PLAYLIST:{representation} + {algorithm}, cluster {cluster}"]
+        for row, name in zip(members.itertuples(), _display(members)):
+            duration = getattr(row, "duration_s", np.nan)
+            seconds = int(round(duration)) if pd.notna(duration) else -1
+            lines += [f"#EXTINF:{seconds},{name}",
+                      os.path.relpath(row.path, out_dir.resolve()).replace(os.sep, "/")]
+        path = out_dir / (_playlist_name(int(cluster), members, run.label_columns, used) + PLAYLIST_SUFFIX)
+        write_text(path, "\n".join(lines) + "\n")
+        written.append((path, len(members)))
+    return written

@@ -1,0 +1,91 @@
+"""Similar songs and playlists on a saved run, from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from songscape.cli import app
+from songscape.library import LibraryError, similar, write_playlists
+from songscape.workspace import read_npz
+
+CONFIG = """preset: easy
+seeds: [0]
+map_methods: [tsne]
+representations: [{name: pca, kind: pca, params: {n_components: 4}},
+                  {name: lyrics, kind: raw, input: lyrics}]
+lyrics: {method: tfidf, n_components: 4, min_df: 1}
+"""
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def run_dir(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    scratch = tmp_path_factory.mktemp("library")
+    (scratch / "run.yaml").write_text(CONFIG, encoding="utf-8")
+    result = runner.invoke(app, ["run", "--audio", str(tiny_corpus.parent), "--table", str(tiny_corpus),
+                                 "--k", "4", "--config", str(scratch / "run.yaml"),
+                                 "--label-columns", "style,language", "--workspace", str(scratch / "run")])
+    assert result.exit_code == 0, result.output
+    return scratch / "run"
+
+
+def test_similar_ranks_by_cosine_similarity(run_dir: Path) -> None:
+    table = similar(run_dir, "demo-0001", k=5, representation="pca")
+    assert list(table["rank"]) == [1, 2, 3, 4, 5] and "demo-0001" not in set(table["track_id"])
+    stored = read_npz(run_dir / "embeddings" / "pca__seed0.npz")
+    vectors = stored["embedding"] / np.linalg.norm(stored["embedding"], axis=1, keepdims=True)
+    ids = list(stored["track_id"])
+    expected = vectors @ vectors[ids.index("demo-0001")]
+    for track_id, score in zip(table["track_id"], table["similarity"]):
+        assert score == pytest.approx(expected[ids.index(track_id)], abs=1e-4)
+    assert table["similarity"].is_monotonic_decreasing
+
+
+def test_similar_on_the_command_line_and_its_errors(run_dir: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["similar", str(run_dir), "demo-0002", "-k", "3"])
+    assert result.exit_code == 0 and result.output.count("demo-") == 3, result.output
+    result = runner.invoke(app, ["similar", str(run_dir), "demo-0099"])
+    assert result.exit_code == 2 and "unknown track 'demo-0099' in this run; did you mean" in result.output
+    instrumental = pd.read_parquet(run_dir / "tracks.parquet").query("lyrics == ''")["track_id"].iloc[0]
+    result = runner.invoke(app, ["similar", str(run_dir), instrumental, "--representation", "lyrics"])
+    assert result.exit_code == 2 and "has no lyrics embedding" in result.output
+    result = runner.invoke(app, ["similar", str(tmp_path), "demo-0001"])
+    assert result.exit_code == 2 and "not a finished songscape run" in result.output
+
+
+def test_playlists_one_per_cluster_with_relative_paths(run_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "lists"
+    result = runner.invoke(app, ["playlists", str(run_dir), "--out", str(out), "--representation", "pca"])
+    assert result.exit_code == 0, result.output
+    playlists = sorted(out.glob("*.m3u8"))
+    labels = pd.read_parquet(run_dir / "labels" / "pca__kmeans.parquet")
+    assert len(playlists) == labels["seed_0"].nunique()
+    entries = []
+    for playlist in playlists:
+        lines = playlist.read_text(encoding="utf-8").splitlines()
+        assert lines[0] == "#EXTM3U" and playlist.name.startswith("cluster-")
+        files = [line for line in lines if not line.startswith("#")]
+        assert all(not Path(f).is_absolute() and (out / f).resolve().is_file() for f in files)
+        entries += files
+    assert len(entries) == len(labels)  # every track in exactly one playlist
+    tracks = pd.read_parquet(run_dir / "tracks.parquet")
+    first = pd.Series(labels["seed_0"].to_numpy(), index=labels["track_id"])
+    dominant = tracks.set_index("track_id").loc[first.index[first == 0], "language"].mode().iloc[0]
+    assert any(p.name.startswith(f"cluster-0-{dominant}-") for p in playlists)
+
+
+def test_playlists_need_audio(tmp_path: Path, run_dir: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    tracks = pd.read_parquet(copy / "tracks.parquet")
+    tracks["path"] = ""
+    tracks.to_parquet(copy / "tracks.parquet")
+    with pytest.raises(LibraryError, match="no audio files"):
+        write_playlists(copy, tmp_path / "lists")
