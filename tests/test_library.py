@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from songscape.cli import app
-from songscape.library import LibraryError, similar, write_playlists
+from songscape.library import LibraryError, assign, similar, write_playlists
 from songscape.workspace import read_npz
 
 CONFIG = """preset: easy
@@ -89,3 +89,26 @@ def test_playlists_need_audio(tmp_path: Path, run_dir: Path) -> None:
     tracks.to_parquet(copy / "tracks.parquet")
     with pytest.raises(LibraryError, match="no audio files"):
         write_playlists(copy, tmp_path / "lists")
+
+
+def test_assign_gives_files_of_the_run_their_own_clusters(run_dir: Path, tiny_corpus: Path, tmp_path: Path) -> None:
+    tracks = pd.read_parquet(run_dir / "tracks.parquet")
+    files = [Path(p) for p in tracks["path"]]
+    broken = tmp_path / "broken.mp3"
+    broken.write_bytes(b"not audio")
+    table = assign(run_dir, [*files, broken], representation="pca", algorithm="kmeans")
+    labels = pd.read_parquet(run_dir / "labels" / "pca__kmeans.parquet").set_index("track_id")["seed_0"]
+    expected = labels.loc[tracks["track_id"]].to_numpy()
+    assert (table["cluster"].to_numpy()[:-1] == expected).all()
+    last = table.iloc[-1]
+    assert last["status"] == "skipped" and last["cluster"] == -1 and "cannot decode" in last["reason"]
+
+
+def test_assign_on_the_command_line_and_its_errors(run_dir: Path, tiny_corpus: Path) -> None:
+    some_file = next(iter(sorted((tiny_corpus.parent / "audio").glob("*.flac"))))
+    result = runner.invoke(app, ["assign", str(run_dir), str(some_file), "--representation", "pca"])
+    assert result.exit_code == 0 and some_file.name in result.output and " ok " in result.output, result.output
+    result = runner.invoke(app, ["assign", str(run_dir), str(some_file), "--representation", "lyrics"])
+    assert result.exit_code == 2 and "assign needs one on audio statistics" in result.output
+    result = runner.invoke(app, ["assign", str(run_dir), str(some_file), "--algorithm", "dbscan"])
+    assert result.exit_code == 2 and "no algorithm 'dbscan' in this run" in result.output

@@ -15,7 +15,7 @@ from songscape.collection import CollectionError
 from songscape.config import ConfigError, load_config, preset, with_overrides
 from songscape.demo import DemoSettings, write_demo_corpus
 from songscape.experiment import PipelineError
-from songscape.library import LibraryError, similar, write_playlists
+from songscape.library import LibraryError, assign, similar, write_playlists
 from songscape.pipeline import CollectionSource, rebuild_map, rebuild_report, run_pipeline
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -155,6 +155,21 @@ def playlists(
         _fail(error)
     for path, count in written:
         console.print(f"{path}  ({count} tracks)")
+
+
+@app.command("assign")
+def assign_(
+    run_dir: Path = typer.Argument(..., help="A run folder (songscape-runs/<name>)."),
+    files: list[Path] = typer.Argument(..., help="Audio files to place in the run's clusters."),
+    representation: Optional[str] = typer.Option(None, help="Saved model to encode with (default: the best)."),
+    algorithm: Optional[str] = typer.Option(None, help="kmeans or posterior (default: the best)."),
+) -> None:
+    """Extract new audio files, encode them with a saved model and assign each to a cluster."""
+    try:
+        table = assign(run_dir, files, representation, algorithm)
+    except _USER_ERRORS as error:
+        _fail(error)
+    console.print(table.to_string(index=False))
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
-"""Using a finished run as a music library: similar songs and playlists per cluster. Reads
-the run's artifacts only (embeddings, labels, tracks); nothing is retrained."""
+"""Using a finished run as a music library: similar songs, playlists per cluster, assigning
+new files to its clusters. Reads the run's artifacts (embeddings, labels, tracks, saved
+models); nothing is retrained."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
+from songscape.audio.extract import extract_track
+from songscape.cluster.metrics import NOISE
+from songscape.config import validate_config
+from songscape.models import load_representation
+from songscape.models.base import CONFIG_FILE
 from songscape.report.summary import RUN_FILE
 from songscape.report.tables import best_result
 from songscape.workspace import Workspace, read_npz, write_text
@@ -133,3 +140,56 @@ def write_playlists(run_dir: Path, out_dir: Path, representation: str | None = N
         write_text(path, "\n".join(lines) + "\n")
         written.append((path, len(members)))
     return written
+
+
+ASSIGNABLE = ("kmeans", "posterior")  # clusterings whose rule extends to new tracks exactly
+
+
+def assign(run_dir: Path, files: list[Path], representation: str | None = None,
+           algorithm: str | None = None) -> pd.DataFrame:
+    """Put new audio files into a saved run's clusters: extract them with the run's audio
+    settings, encode them with the saved model (first seed) and take the nearest K-Means
+    centroid (the mean of the cluster's embeddings, as at K-Means' fixed point) or the model's
+    own posterior (VaDE). A file that was in the run gets the label it has there (K-Means'
+    labels are nearest-centroid at convergence). A file that cannot be decoded is reported in
+    its row with cluster −1; the others are still assigned."""
+    run = SavedRun.open(run_dir)
+    representation, algorithm = run.choose(representation, algorithm)
+    if algorithm not in ASSIGNABLE:
+        raise LibraryError(f"assign extends {' and '.join(ASSIGNABLE)} clusterings to new tracks, "
+                           f"not '{algorithm}'; choose one with --algorithm")
+    seed = int(run.results["seed"].min())
+    row = run.results[(run.results["representation"] == representation) & (run.results["seed"] == seed)].iloc[0]
+    model_dir = run.workspace.root / "models" / str(row.get("model_dir", ""))
+    if row["input"] not in ("audio", "mel") or not (model_dir / CONFIG_FILE).exists():
+        raise LibraryError(f"{representation} is not a saved model on extracted audio "
+                           f"(input {row['input']}); assign needs one on audio statistics or log-mel patches")
+    if not json.loads((model_dir / CONFIG_FILE).read_text())["metadata"].get("input", "").startswith(
+            ("audio-", "mel-audio-")):
+        raise LibraryError(f"{representation} was trained on a feature table: new audio cannot be encoded")
+    config = validate_config(yaml.safe_load(json.loads(
+        (run.workspace.root / RUN_FILE).read_text(encoding="utf-8"))["config_yaml"]))
+    extracted = [extract_track(str(path), config.audio.spectral(), config.audio.excerpt_spec()) for path in files]
+    usable = [i for i, features in enumerate(extracted) if not features.error]
+    clusters = np.full(len(files), NOISE, dtype=np.int64)
+    if usable:
+        inputs = np.stack([extracted[i].mel if row["input"] == "mel" else extracted[i].stats for i in usable])
+        model = load_representation(model_dir)
+        if algorithm == "posterior":
+            clusters[usable] = model.predict(inputs)
+        else:
+            clusters[usable] = _nearest_centroid(run, representation, algorithm, seed, model.transform(inputs))
+    return pd.DataFrame({"file": [str(path) for path in files], "cluster": clusters,
+                         "status": ["skipped" if f.error else "ok" for f in extracted],
+                         "reason": [f.error or "" for f in extracted]})
+
+
+def _nearest_centroid(run: SavedRun, representation: str, algorithm: str, seed: int,
+                      codes: np.ndarray) -> np.ndarray:
+    """The cluster whose mean embedding (run, first seed) is nearest to each code."""
+    embedding = read_npz(run.workspace.embedding(representation, seed))["embedding"]
+    labels = pd.read_parquet(run.workspace.labels(representation, algorithm))[f"seed_{seed}"].to_numpy()
+    names = np.array(sorted(set(labels[labels != NOISE])))
+    centroids = np.stack([embedding[labels == name].mean(axis=0) for name in names])
+    distances = ((codes[:, None, :] - centroids[None]) ** 2).sum(axis=2)
+    return names[distances.argmin(axis=1)]
