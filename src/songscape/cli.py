@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn, Optional
+from typing import NoReturn, Optional, TypeVar
 
 import typer
 from rich.console import Console
@@ -22,12 +23,21 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Map and cluster music collections from audio and lyrics.")
 console = Console(width=None if sys.stdout.isatty() else 160)  # no wrapping when piped
 DEFAULT_RUNS = Path("songscape-runs")
+T = TypeVar("T")
 _USER_ERRORS = (CollectionError, ConfigError, PipelineError, ClusteringError, LibraryError)
 
 
 def _fail(error: Exception) -> NoReturn:
     console.print(f"[red]error:[/red] {error}")
     raise typer.Exit(code=2)
+
+
+def _or_fail(call: Callable[[], T]) -> T:
+    """The result of ``call``; a user error becomes one line and exit status 2."""
+    try:
+        return call()
+    except _USER_ERRORS as error:
+        _fail(error)
 
 
 @app.command()
@@ -104,10 +114,7 @@ def run(
 def report(run_dir: Path = typer.Argument(..., help="A run folder (songscape-runs/<name>).")) -> None:
     """Rebuild report/index.html and report/map.html of a finished run from its saved
     artifacts, without retraining anything."""
-    try:
-        index, map_path = rebuild_report(run_dir)
-    except _USER_ERRORS as error:
-        _fail(error)
+    index, map_path = _or_fail(lambda: rebuild_report(run_dir))
     console.print(f"report: {index}\nmap:    {map_path}")
 
 
@@ -119,10 +126,7 @@ def map_(
     embed_audio: bool = typer.Option(False, help="Embed 20-s Ogg clips instead of linking the files."),
 ) -> None:
     """Rebuild report/map.html, the interactive map that plays the tracks, from saved artifacts."""
-    try:
-        map_path = rebuild_map(run_dir, representation, algorithm, embed_audio)
-    except _USER_ERRORS as error:
-        _fail(error)
+    map_path = _or_fail(lambda: rebuild_map(run_dir, representation, algorithm, embed_audio))
     console.print(f"map: {map_path}")
 
 
@@ -134,10 +138,7 @@ def similar_(
     representation: Optional[str] = typer.Option(None, help="Latent space to search (default: the best)."),
 ) -> None:
     """The tracks nearest to TRACK (cosine similarity in a saved run's latent space)."""
-    try:
-        table = similar(run_dir, track, k, representation)
-    except _USER_ERRORS as error:
-        _fail(error)
+    table = _or_fail(lambda: similar(run_dir, track, k, representation))
     console.print(table.to_string(index=False))
 
 
@@ -149,10 +150,7 @@ def playlists(
     algorithm: Optional[str] = typer.Option(None, help="Which clustering (default: the best)."),
 ) -> None:
     """One .m3u8 playlist per cluster of a saved run, named after its dominant labels."""
-    try:
-        written = write_playlists(run_dir, out, representation, algorithm)
-    except _USER_ERRORS as error:
-        _fail(error)
+    written = _or_fail(lambda: write_playlists(run_dir, out, representation, algorithm))
     for path, count in written:
         console.print(f"{path}  ({count} tracks)")
 
@@ -165,10 +163,7 @@ def assign_(
     algorithm: Optional[str] = typer.Option(None, help="kmeans or posterior (default: the best)."),
 ) -> None:
     """Extract new audio files, encode them with a saved model and assign each to a cluster."""
-    try:
-        table = assign(run_dir, files, representation, algorithm)
-    except _USER_ERRORS as error:
-        _fail(error)
+    table = _or_fail(lambda: assign(run_dir, files, representation, algorithm))
     console.print(table.to_string(index=False))
 
 

@@ -33,12 +33,16 @@ class LibraryError(ValueError):
 
 @dataclass
 class SavedRun:
-    """A finished run's tracks, results and label columns."""
+    """A finished run's tracks, results and its `run.json` record (config, label columns)."""
 
     workspace: Workspace
     tracks: pd.DataFrame
     results: pd.DataFrame
-    label_columns: list[str]
+    record: dict
+
+    @property
+    def label_columns(self) -> list[str]:
+        return self.record["label_columns"]
 
     @classmethod
     def open(cls, run_dir: Path) -> SavedRun:
@@ -48,8 +52,8 @@ class SavedRun:
         results = pd.read_parquet(workspace.results_parquet)
         if results.empty:
             raise LibraryError(f"{run_dir}: the run has no results (every representation was skipped)")
-        run = json.loads((workspace.root / RUN_FILE).read_text(encoding="utf-8"))
-        return cls(workspace, pd.read_parquet(workspace.tracks), results, run["label_columns"])
+        record = json.loads((workspace.root / RUN_FILE).read_text(encoding="utf-8"))
+        return cls(workspace, pd.read_parquet(workspace.tracks), results, record)
 
     def choose(self, representation: str | None, algorithm: str | None = None) -> tuple[str, str]:
         """The named representation/algorithm (checked), or the run's best result."""
@@ -167,8 +171,7 @@ def assign(run_dir: Path, files: list[Path], representation: str | None = None,
     if not json.loads((model_dir / CONFIG_FILE).read_text())["metadata"].get("input", "").startswith(
             ("audio-", "mel-audio-")):
         raise LibraryError(f"{representation} was trained on a feature table: new audio cannot be encoded")
-    config = validate_config(yaml.safe_load(json.loads(
-        (run.workspace.root / RUN_FILE).read_text(encoding="utf-8"))["config_yaml"]))
+    config = validate_config(yaml.safe_load(run.record["config_yaml"]))
     extracted = [extract_track(str(path), config.audio.spectral(), config.audio.excerpt_spec()) for path in files]
     usable = [i for i, features in enumerate(extracted) if not features.error]
     clusters = np.full(len(files), NOISE, dtype=np.int64)

@@ -15,14 +15,13 @@ import os
 from pathlib import Path
 from urllib.parse import quote
 
-import numpy as np
 import pandas as pd
 import soundfile as sf
 
 from songscape.audio.decode import DecodeError, ExcerptSpec, decode
-from songscape.report.figures import umap_2d
+from songscape.report.gallery import layout
 from songscape.report.tables import best_result
-from songscape.workspace import Workspace, read_npz, write_text
+from songscape.workspace import Workspace, write_text
 
 CLIP_SECONDS = 20.0
 CLIP_SAMPLE_RATE = 22050
@@ -56,10 +55,7 @@ def map_data(workspace: Workspace, representation: str, algorithm: str, label_co
     """The JSON the page reads: one point per analysed track with its 2-D position, texts,
     colourings and audio source."""
     tracks = pd.read_parquet(workspace.tracks).set_index("track_id", drop=False)
-    stored = read_npz(workspace.embedding(representation, random_state))
-    rows = np.all(np.isfinite(stored["embedding"]), axis=1)
-    track_ids = stored["track_id"][rows]
-    coordinates = umap_2d(stored["embedding"][rows], random_state)
+    track_ids, coordinates = layout(workspace, representation, random_state, "umap")
     labels = pd.read_parquet(workspace.labels(representation, algorithm)).set_index("track_id")
     selected = tracks.loc[track_ids]
     clusters = labels.loc[track_ids, f"seed_{random_state}"].to_numpy()

@@ -23,7 +23,7 @@ from songscape.report.figures import (
     plot_traversals,
     umap_2d,
 )
-from songscape.workspace import Workspace, read_npz
+from songscape.workspace import Workspace, file_sha1, read_npz, write_npz
 
 Figure = tuple[str, Path]
 MAP_METHODS = {"tsne": map_2d, "umap": umap_2d}
@@ -39,6 +39,23 @@ def _first_algorithm(results: pd.DataFrame, representation: str) -> str:
     return str(results.loc[results["representation"] == representation, "algorithm"].iloc[0])
 
 
+def layout(workspace: Workspace, representation: str, seed: int, method: str) -> tuple[np.ndarray, np.ndarray]:
+    """The track ids with an embedding and their 2-D coordinates (t-SNE or UMAP, seeded),
+    cached in ``layouts/`` by the embedding file's hash, so the report and the map share it."""
+    source = workspace.embedding(representation, seed)
+    key = file_sha1(source)
+    cache = workspace.root / "layouts" / f"{representation}__{method}__seed{seed}.npz"
+    if cache.exists():
+        stored = read_npz(cache)
+        if str(stored["key"]) == key:
+            return stored["track_id"], stored["coordinates"]
+    embedding = read_npz(source)
+    covered = np.all(np.isfinite(embedding["embedding"]), axis=1)
+    coordinates = MAP_METHODS[method](embedding["embedding"][covered], random_state=seed)
+    write_npz(cache, key=key, track_id=embedding["track_id"][covered], coordinates=coordinates)
+    return embedding["track_id"][covered], coordinates
+
+
 def latent_maps(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFrame,
                 label_columns: list[str], methods: list[str]) -> list[Figure]:
     """Per representation and map method (t-SNE, UMAP; first seed): coloured by its first
@@ -46,14 +63,12 @@ def latent_maps(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFram
     seed, by_id, figures = _first_seed(results), tracks.set_index("track_id"), []
     for representation in results["representation"].unique():
         algorithm = _first_algorithm(results, representation)
-        stored = read_npz(workspace.embedding(representation, seed))
-        labels = pd.read_parquet(workspace.labels(representation, algorithm))[f"seed_{seed}"].to_numpy()
-        covered = ~np.isnan(stored["embedding"]).any(axis=1)
-        rows = by_id.loc[stored["track_id"][covered]]
-        colourings = {f"{algorithm} cluster": labels[covered],
-                      **{column: rows[column].to_numpy(dtype=object) for column in label_columns}}
+        labels = pd.read_parquet(workspace.labels(representation, algorithm)).set_index("track_id")
         for method in methods:
-            coordinates = MAP_METHODS[method](stored["embedding"][covered], random_state=seed)
+            track_ids, coordinates = layout(workspace, representation, seed, method)
+            rows = by_id.loc[track_ids]
+            colourings = {f"{algorithm} cluster": labels.loc[track_ids, f"seed_{seed}"].to_numpy(),
+                          **{column: rows[column].to_numpy(dtype=object) for column in label_columns}}
             path = workspace.report_dir / f"map-{representation}-{method}.png"
             name = {"tsne": "t-SNE", "umap": "UMAP"}[method]
             plot_latent_map(coordinates, colourings, f"{representation} (seed {seed}, {name})", path)
@@ -122,48 +137,45 @@ def _model_input(workspace: Workspace, directory: Path) -> tuple[np.ndarray, lis
     return np.load(folder / (MEL_FILE if is_mel else STATS_FILE), mmap_mode="r"), names
 
 
-def reconstructions(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFrame) -> list[Figure]:
-    """Original vs reconstructed log-mel patches for every model trained on them (first seed),
-    for one track from each of the first clusters."""
-    ok = np.flatnonzero(tracks["status"].to_numpy() == "ok")
+def model_figures(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFrame) -> list[Figure]:
+    """For every saved first-seed model on audio statistics or log-mel patches, loaded once:
+    reconstructions of log-mel patches (models on patches) and latent traversals (models with
+    `latent_traversal`, CVAE aside: it needs a condition)."""
+    ok = tracks["status"].to_numpy() == "ok"
     figures = []
     for name, directory in _model_dirs(workspace, results).items():
         loaded = _model_input(workspace, directory)
-        if loaded is None or loaded[0].ndim != 3:
+        if loaded is None:
             continue
-        patches = loaded[0]
+        features, names = np.asarray(loaded[0])[ok], loaded[1]
         model = load_representation(directory)
-        if not hasattr(model, "reconstruct"):
-            continue
-        labels = pd.read_parquet(workspace.labels(name, _first_algorithm(results, name)))
-        first_of_cluster = labels.groupby(f"seed_{_first_seed(results)}").head(1).index[:RECONSTRUCTED_TRACKS]
-        rows = ok[np.asarray(first_of_cluster)]
-        originals = np.asarray(patches[rows])
-        rebuilt = model.reconstruct(originals).reshape(originals.shape)
-        path = workspace.report_dir / f"reconstructions-{name}.png"
-        plot_reconstructions(originals, rebuilt, list(tracks["track_id"].iloc[rows]),
-                             f"{name}: log-mel patches and their reconstructions", path)
-        figures.append((f"{name}: reconstructions", path))
+        if features.ndim == 3 and hasattr(model, "reconstruct"):
+            figures.append(_reconstructions(workspace, results, tracks[ok], name, model, features))
+        if hasattr(model, "latent_traversal") and getattr(model, "kind", "") != "cvae":
+            figures.append(_traversals(workspace, name, model, features, None if features.ndim == 3 else names))
     return figures
 
 
-def traversals(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFrame) -> list[Figure]:
-    """Latent traversals of every VAE-family model with `latent_traversal` trained on audio
-    statistics or log-mel patches (first seed): the most active latent dimensions swept
-    from −3 to +3 around the mean code."""
+def _reconstructions(workspace: Workspace, results: pd.DataFrame, analysed: pd.DataFrame, name: str,
+                     model: object, patches: np.ndarray) -> Figure:
+    """Original vs reconstructed patches for one track from each of the first clusters."""
+    labels = pd.read_parquet(workspace.labels(name, _first_algorithm(results, name)))
+    rows = np.asarray(labels.groupby(f"seed_{_first_seed(results)}").head(1).index[:RECONSTRUCTED_TRACKS])
+    originals = patches[rows]
+    rebuilt = model.reconstruct(originals).reshape(originals.shape)
+    path = workspace.report_dir / f"reconstructions-{name}.png"
+    plot_reconstructions(originals, rebuilt, list(analysed["track_id"].iloc[rows]),
+                         f"{name}: log-mel patches and their reconstructions", path)
+    return f"{name}: reconstructions", path
+
+
+def _traversals(workspace: Workspace, name: str, model: object, features: np.ndarray,
+                feature_names: list[str] | None) -> Figure:
+    """The most active latent dimensions swept from −3 to +3 around the mean code."""
     values = np.linspace(-3.0, 3.0, 7)
-    figures = []
-    for name, directory in _model_dirs(workspace, results).items():
-        loaded = _model_input(workspace, directory)
-        model = load_representation(directory) if loaded is not None else None
-        if model is None or not hasattr(model, "latent_traversal") or getattr(model, "kind", "") == "cvae":
-            continue
-        features, names = np.asarray(loaded[0])[tracks["status"].to_numpy() == "ok"], loaded[1]
-        codes = model.transform(features)
-        dimensions = [int(d) for d in np.argsort(codes.var(axis=0))[::-1][:TRAVERSED_DIMENSIONS]]
-        swept = {d: model.latent_traversal(features, d, values) for d in dimensions}
-        path = workspace.report_dir / f"traversal-{name}.png"
-        plot_traversals(swept, values, None if features.ndim == 3 else names,
-                        f"{name}: latent traversals (most active dimensions)", path)
-        figures.append((f"{name}: latent traversals", path))
-    return figures
+    codes = model.transform(features)
+    dimensions = [int(d) for d in np.argsort(codes.var(axis=0))[::-1][:TRAVERSED_DIMENSIONS]]
+    swept = {d: model.latent_traversal(features, d, values) for d in dimensions}
+    path = workspace.report_dir / f"traversal-{name}.png"
+    plot_traversals(swept, values, feature_names, f"{name}: latent traversals (most active dimensions)", path)
+    return f"{name}: latent traversals", path

@@ -137,8 +137,7 @@ def write_report(workspace: Workspace) -> Path:
         "<h2>Cluster composition</h2>", _figures(gallery.compositions(workspace, results, tracks,
                                                                      label_columns)),
         "<h2>Models</h2>", _figures(gallery.training_curves(workspace, results)
-                                    + gallery.reconstructions(workspace, results, tracks)
-                                    + gallery.traversals(workspace, results, tracks)),
+                                    + gallery.model_figures(workspace, results, tracks)),
         "<h2>Choosing k</h2>", _figures(gallery.k_selection(workspace))
         or "<p class='note'>k was set by the run (no automatic choice).</p>",
         "<h2>Dataset</h2>", _dataset_section(tracks, run),
