@@ -3,7 +3,14 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from songscape.cluster import algorithms
-from songscape.cluster.algorithms import CLUSTERERS, ClusteringError, choose_k, cluster, k_distance_eps
+from songscape.cluster.algorithms import (
+    CLUSTERERS,
+    ClusteringError,
+    assign_with_rule,
+    choose_k,
+    cluster,
+    k_distance_eps,
+)
 
 
 @pytest.mark.parametrize("name", sorted(CLUSTERERS))
@@ -72,3 +79,25 @@ def test_mini_batch_above_the_size(blobs: tuple[np.ndarray, np.ndarray], monkeyp
     X, truth = blobs
     monkeypatch.setattr(algorithms, "MINI_BATCH_ABOVE", 10)
     assert adjusted_rand_score(truth, cluster("kmeans", X, 3, 0).labels) > 0.9
+
+
+@pytest.mark.parametrize("name,k,params", [("kmeans", 3, {}), ("kmeans", None, {}), ("gmm", 3, {}),
+                                           ("gmm", None, {}), ("gmm", 4, {"covariance_type": "diag"})])
+def test_saved_rule_gives_the_fitted_labels_and_places_new_points(
+        name: str, k: int | None, params: dict, blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    X, truth = blobs
+    result = cluster(name, X, k, 0, **params)
+    assert np.array_equal(assign_with_rule(result.rule, X), result.labels)
+    moved = X + np.random.default_rng(1).normal(0.0, 0.05, X.shape)  # new tracks near old ones
+    assert adjusted_rand_score(result.labels, assign_with_rule(result.rule, moved)) > 0.95
+
+
+def test_mini_batch_rule_matches_its_labels(blobs: tuple[np.ndarray, np.ndarray],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(algorithms, "MINI_BATCH_ABOVE", 10)
+    result = cluster("kmeans", blobs[0], 3, 0)
+    assert np.array_equal(assign_with_rule(result.rule, blobs[0]), result.labels)
+
+
+def test_clusterers_without_a_rule_save_none(blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    assert cluster("agglomerative", blobs[0], 3, 0).rule == {}

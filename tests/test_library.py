@@ -19,6 +19,7 @@ map_methods: [tsne]
 representations: [{name: pca, kind: pca, params: {n_components: 4}},
                   {name: lyrics, kind: raw, input: lyrics}]
 lyrics: {method: tfidf, n_components: 4, min_df: 1}
+clusterers: [{name: kmeans}, {name: gmm, params: {covariance_type: diag}}, {name: agglomerative}]
 """
 runner = CliRunner()
 
@@ -91,13 +92,14 @@ def test_playlists_need_audio(tmp_path: Path, run_dir: Path) -> None:
         write_playlists(copy, tmp_path / "lists")
 
 
-def test_assign_gives_files_of_the_run_their_own_clusters(run_dir: Path, tiny_corpus: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("algorithm", ["kmeans", "gmm"])
+def test_assign_gives_files_of_the_run_their_own_clusters(run_dir: Path, tmp_path: Path, algorithm: str) -> None:
     tracks = pd.read_parquet(run_dir / "tracks.parquet")
     files = [Path(p) for p in tracks["path"]]
     broken = tmp_path / "broken.mp3"
     broken.write_bytes(b"not audio")
-    table = assign(run_dir, [*files, broken], representation="pca", algorithm="kmeans")
-    labels = pd.read_parquet(run_dir / "labels" / "pca__kmeans.parquet").set_index("track_id")["seed_0"]
+    table = assign(run_dir, [*files, broken], representation="pca", algorithm=algorithm)
+    labels = pd.read_parquet(run_dir / "labels" / f"pca__{algorithm}.parquet").set_index("track_id")["seed_0"]
     expected = labels.loc[tracks["track_id"]].to_numpy()
     assert (table["cluster"].to_numpy()[:-1] == expected).all()
     last = table.iloc[-1]
@@ -112,3 +114,19 @@ def test_assign_on_the_command_line_and_its_errors(run_dir: Path, tiny_corpus: P
     assert result.exit_code == 2 and "assign needs one on audio statistics" in result.output
     result = runner.invoke(app, ["assign", str(run_dir), str(some_file), "--algorithm", "dbscan"])
     assert result.exit_code == 2 and "no algorithm 'dbscan' in this run" in result.output
+    result = runner.invoke(app, ["assign", str(run_dir), str(some_file), "--algorithm", "agglomerative"])
+    assert result.exit_code == 2 and "'agglomerative' has no rule for new tracks" in result.output
+
+
+def test_every_library_command_refuses_an_empty_run(run_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    empty = tmp_path / "empty"
+    shutil.copytree(run_dir, empty)
+    pd.read_parquet(empty / "results.parquet").iloc[:0].to_parquet(empty / "results.parquet")
+    some_file = pd.read_parquet(empty / "tracks.parquet")["path"].iloc[0]
+    for command in (["similar", str(empty), "demo-0001"], ["playlists", str(empty), "--out", str(tmp_path / "l")],
+                    ["assign", str(empty), some_file]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2 and "the run has no results" in result.output, (command, result.output)
+    assert not (tmp_path / "l").exists()

@@ -266,6 +266,8 @@ def _run_representation(spec: RepresentationSpec, block: InputBlock, tracks: pd.
                                                                    seed, log, spec.name):
             labels = np.full(len(usable), NOISE, dtype=np.int64)
             labels[usable] = clustering.labels
+            if clustering.rule:
+                write_npz(workspace.cluster_rule(spec.name, algorithm, seed), **clustering.rule)
             labels_by_algorithm.setdefault(algorithm, {})[f"seed_{seed}"] = labels
             k_rows += [{"representation": spec.name, "algorithm": algorithm, "seed": seed,
                         "criterion": clustering.criterion, "k": k, "score": score}

@@ -16,8 +16,10 @@ import pandas as pd
 import yaml
 
 from songscape.audio.extract import extract_track
+from songscape.cluster.algorithms import assign_with_rule
 from songscape.cluster.metrics import NOISE
 from songscape.config import validate_config
+from songscape.experiment import MODEL_POSTERIOR
 from songscape.models import load_representation
 from songscape.models.base import CONFIG_FILE
 from songscape.report.summary import RUN_FILE
@@ -146,23 +148,21 @@ def write_playlists(run_dir: Path, out_dir: Path, representation: str | None = N
     return written
 
 
-ASSIGNABLE = ("kmeans", "posterior")  # clusterings whose rule extends to new tracks exactly
-
-
 def assign(run_dir: Path, files: list[Path], representation: str | None = None,
            algorithm: str | None = None) -> pd.DataFrame:
     """Put new audio files into a saved run's clusters: extract them with the run's audio
-    settings, encode them with the saved model (first seed) and take the nearest K-Means
-    centroid (the mean of the cluster's embeddings, as at K-Means' fixed point) or the model's
-    own posterior (VaDE). A file that was in the run gets the label it has there (K-Means'
-    labels are nearest-centroid at convergence). A file that cannot be decoded is reported in
-    its row with cluster −1; the others are still assigned."""
+    settings, encode them with the saved model (first seed) and apply the clusterer's saved
+    rule (nearest K-Means centre; most probable Gaussian-mixture component) or the model's own
+    posterior (VaDE), so that a file gets the cluster it would have had in the run. A file
+    that cannot be decoded is reported in its row with cluster −1; the others are still
+    assigned."""
     run = SavedRun.open(run_dir)
     representation, algorithm = run.choose(representation, algorithm)
-    if algorithm not in ASSIGNABLE:
-        raise LibraryError(f"assign extends {' and '.join(ASSIGNABLE)} clusterings to new tracks, "
-                           f"not '{algorithm}'; choose one with --algorithm")
     seed = int(run.results["seed"].min())
+    rule_file = run.workspace.cluster_rule(representation, algorithm, seed)
+    if algorithm != MODEL_POSTERIOR and not rule_file.exists():
+        raise LibraryError(f"'{algorithm}' has no rule for new tracks (kmeans, gmm and a model's "
+                           "posterior have); choose one with --algorithm")
     row = run.results[(run.results["representation"] == representation) & (run.results["seed"] == seed)].iloc[0]
     model_dir = run.workspace.root / "models" / str(row.get("model_dir", ""))
     if row["input"] not in ("audio", "mel") or not (model_dir / CONFIG_FILE).exists():
@@ -178,21 +178,10 @@ def assign(run_dir: Path, files: list[Path], representation: str | None = None,
     if usable:
         inputs = np.stack([extracted[i].mel if row["input"] == "mel" else extracted[i].stats for i in usable])
         model = load_representation(model_dir)
-        if algorithm == "posterior":
+        if algorithm == MODEL_POSTERIOR:
             clusters[usable] = model.predict(inputs)
         else:
-            clusters[usable] = _nearest_centroid(run, representation, algorithm, seed, model.transform(inputs))
+            clusters[usable] = assign_with_rule(read_npz(rule_file), model.transform(inputs))
     return pd.DataFrame({"file": [str(path) for path in files], "cluster": clusters,
                          "status": ["skipped" if f.error else "ok" for f in extracted],
                          "reason": [f.error or "" for f in extracted]})
-
-
-def _nearest_centroid(run: SavedRun, representation: str, algorithm: str, seed: int,
-                      codes: np.ndarray) -> np.ndarray:
-    """The cluster whose mean embedding (run, first seed) is nearest to each code."""
-    embedding = read_npz(run.workspace.embedding(representation, seed))["embedding"]
-    labels = pd.read_parquet(run.workspace.labels(representation, algorithm))[f"seed_{seed}"].to_numpy()
-    names = np.array(sorted(set(labels[labels != NOISE])))
-    centroids = np.stack([embedding[labels == name].mean(axis=0) for name in names])
-    distances = ((codes[:, None, :] - centroids[None]) ** 2).sum(axis=2)
-    return names[distances.argmin(axis=1)]

@@ -122,5 +122,9 @@ class Workspace:
     def embedding(self, representation: str, seed: int) -> Path:
         return self.root / "embeddings" / f"{representation}__seed{seed}.npz"
 
+    def cluster_rule(self, representation: str, algorithm: str, seed: int) -> Path:
+        """A clusterer's fitted rule for new tracks (K-Means centres, mixture parameters)."""
+        return self.root / "clusters" / f"{representation}__{algorithm}__seed{seed}.npz"
+
     def labels(self, representation: str, algorithm: str) -> Path:
         return self.root / "labels" / f"{representation}__{algorithm}.parquet"

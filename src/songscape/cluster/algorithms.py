@@ -12,6 +12,9 @@
 When k is needed and not given it is chosen automatically: by silhouette over 2…10 (the best
 of K-Means runs, or of the algorithm itself), and by BIC for the Gaussian mixture. The curve is
 returned with the labels so that it can be recorded and plotted.
+
+K-Means and the Gaussian mixture also return their fitted rule (centres; mixture parameters)
+as plain arrays, so that a saved run can put new tracks into its clusters (`assign_with_rule`).
 """
 
 from __future__ import annotations
@@ -42,13 +45,26 @@ class ClusteringError(ValueError):
     """A clusterer cannot run on this input; the message says what to use instead."""
 
 
-def _kmeans(X: np.ndarray, n_clusters: int, random_state: int) -> np.ndarray:
+@dataclass
+class Clustering:
+    """Labels (−1 = noise); when k was chosen automatically, the curve it was chosen on
+    (``criterion`` 'silhouette', higher is better, or 'bic', lower is better, per k); and, for
+    clusterers with a rule for new points, that rule's parameters (see `assign_with_rule`)."""
+
+    labels: np.ndarray
+    criterion: str | None = None
+    curve: dict[int, float] = field(default_factory=dict)
+    rule: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def _kmeans(X: np.ndarray, n_clusters: int, random_state: int) -> Clustering:
     if len(X) > MINI_BATCH_ABOVE:
         model = MiniBatchKMeans(n_clusters=n_clusters, init="k-means++", n_init=3,
                                 random_state=random_state, batch_size=4096)
     else:
         model = KMeans(n_clusters=n_clusters, init="k-means++", n_init=10, random_state=random_state)
-    return model.fit_predict(X)
+    labels = model.fit_predict(X)
+    return Clustering(labels, rule={"centers": model.cluster_centers_.astype(np.float64)})
 
 
 def _refuse_quadratic(name: str, n: int) -> None:
@@ -58,21 +74,43 @@ def _refuse_quadratic(name: str, n: int) -> None:
 
 
 def _agglomerative(X: np.ndarray, n_clusters: int, random_state: int,
-                   linkage: str = "ward") -> np.ndarray:
+                   linkage: str = "ward") -> Clustering:
     _refuse_quadratic("agglomerative", len(X))
-    return AgglomerativeClustering(n_clusters=n_clusters, linkage=linkage).fit_predict(X)
+    return Clustering(AgglomerativeClustering(n_clusters=n_clusters, linkage=linkage).fit_predict(X))
 
 
-def _spectral(X: np.ndarray, n_clusters: int, random_state: int, n_neighbors: int = 10) -> np.ndarray:
+def _spectral(X: np.ndarray, n_clusters: int, random_state: int, n_neighbors: int = 10) -> Clustering:
     _refuse_quadratic("spectral", len(X))
     model = SpectralClustering(n_clusters=n_clusters, affinity="nearest_neighbors",
                                n_neighbors=min(n_neighbors, len(X) - 1), assign_labels="cluster_qr",
                                random_state=random_state)
-    return model.fit_predict(X)
+    return Clustering(model.fit_predict(X))
 
 
-def _gmm(X: np.ndarray, n_clusters: int, random_state: int, covariance_type: str = "auto") -> np.ndarray:
-    return _fitted_gmm(X, n_clusters, random_state, covariance_type).predict(X.astype(np.float64))
+_GMM_PARAMETERS = ("weights_", "means_", "covariances_", "precisions_cholesky_")
+
+
+def _gmm_clustering(model: GaussianMixture, X: np.ndarray) -> Clustering:
+    rule = {name.rstrip("_"): getattr(model, name) for name in _GMM_PARAMETERS}
+    rule["covariance_type"] = np.array(model.covariance_type)
+    return Clustering(model.predict(X.astype(np.float64)), rule=rule)
+
+
+def _gmm(X: np.ndarray, n_clusters: int, random_state: int, covariance_type: str = "auto") -> Clustering:
+    return _gmm_clustering(_fitted_gmm(X, n_clusters, random_state, covariance_type), X)
+
+
+def assign_with_rule(rule: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
+    """Clusters of new points from a saved rule: the nearest K-Means centre, or the Gaussian
+    mixture's most probable component; the same labels the fitted clusterer would give."""
+    X = np.asarray(X, dtype=np.float64)
+    if "centers" in rule:
+        distances = ((X[:, None, :] - rule["centers"][None]) ** 2).sum(axis=2)
+        return distances.argmin(axis=1).astype(np.int64)
+    model = GaussianMixture(n_components=len(rule["weights"]), covariance_type=str(rule["covariance_type"]))
+    for name in _GMM_PARAMETERS:
+        setattr(model, name, rule[name.rstrip("_")])
+    return model.predict(X).astype(np.int64)
 
 
 def _auto_covariance(X: np.ndarray, n_clusters: int) -> str:
@@ -108,23 +146,24 @@ def k_distance_eps(X: np.ndarray, min_samples: int) -> float:
 
 
 def _dbscan(X: np.ndarray, n_clusters: int | None, random_state: int, eps: float | None = None,
-            min_samples: int = 5) -> np.ndarray:
+            min_samples: int = 5) -> Clustering:
     eps = eps if eps is not None else k_distance_eps(X, min_samples)
-    return DBSCAN(eps=eps, min_samples=min_samples).fit_predict(X)
+    return Clustering(DBSCAN(eps=eps, min_samples=min_samples).fit_predict(X))
 
 
 def _hdbscan(X: np.ndarray, n_clusters: int | None, random_state: int,
-             min_cluster_size: int | None = None) -> np.ndarray:
+             min_cluster_size: int | None = None) -> Clustering:
     size = min_cluster_size or max(5, len(X) // 50)
-    return HDBSCAN(min_cluster_size=min(size, len(X)), copy=True).fit_predict(X)
+    return Clustering(HDBSCAN(min_cluster_size=min(size, len(X)), copy=True).fit_predict(X))
 
 
 @dataclass(frozen=True)
 class Clusterer:
-    """A registered algorithm: ``run(X, n_clusters, random_state, **params)`` gives labels."""
+    """A registered algorithm: ``run(X, n_clusters, random_state, **params)`` gives a
+    `Clustering`."""
 
     name: str
-    run: Callable[..., np.ndarray]
+    run: Callable[..., Clustering]
     needs_k: bool
 
 
@@ -136,16 +175,6 @@ CLUSTERERS: dict[str, Clusterer] = {c.name: c for c in (
     Clusterer("spectral", _spectral, needs_k=True),
     Clusterer("gmm", _gmm, needs_k=True),
 )}
-
-
-@dataclass
-class Clustering:
-    """Labels (−1 = noise) and, when k was chosen automatically, the curve it was chosen on:
-    ``criterion`` ('silhouette', higher is better, or 'bic', lower is better) per k."""
-
-    labels: np.ndarray
-    criterion: str | None = None
-    curve: dict[int, float] = field(default_factory=dict)
 
 
 def _candidate_ks(n: int) -> range:
@@ -162,12 +191,13 @@ def choose_k(name: str, X: np.ndarray, random_state: int, **params: object) -> C
         models = {k: _fitted_gmm(X, k, random_state, **params) for k in candidates}
         curve = {k: float(model.bic(X.astype(np.float64))) for k, model in models.items()}
         best = min(curve, key=curve.get)
-        return Clustering(models[best].predict(X.astype(np.float64)), "bic", curve)
+        chosen = _gmm_clustering(models[best], X)
+        return Clustering(chosen.labels, "bic", curve, chosen.rule)
     run = CLUSTERERS[name].run
-    labelings = {k: run(X, k, random_state, **params) for k in _candidate_ks(len(X))}
-    curve = {k: _silhouette(X, labels, random_state) for k, labels in labelings.items()}
-    best = max(curve, key=curve.get)
-    return Clustering(labelings[best], "silhouette", curve)
+    clusterings = {k: run(X, k, random_state, **params) for k in _candidate_ks(len(X))}
+    curve = {k: _silhouette(X, found.labels, random_state) for k, found in clusterings.items()}
+    best = clusterings[max(curve, key=curve.get)]
+    return Clustering(best.labels, "silhouette", curve, best.rule)
 
 
 def _silhouette(X: np.ndarray, labels: np.ndarray, random_state: int) -> float:
@@ -183,12 +213,11 @@ def cluster(name: str, X: np.ndarray, n_clusters: int | None, random_state: int,
     if name not in CLUSTERERS:
         raise ClusteringError(f"unknown clusterer '{name}' (known: {', '.join(CLUSTERERS)})")
     clusterer = CLUSTERERS[name]
-    if not clusterer.needs_k:
-        return Clustering(np.asarray(clusterer.run(X, n_clusters, random_state, **params), np.int64))
-    if n_clusters is None:
-        chosen = choose_k(name, X, random_state, **params)
-        chosen.labels = np.asarray(chosen.labels, np.int64)
-        return chosen
-    if not 1 <= n_clusters <= len(X):
-        raise ClusteringError(f"{name}: cannot make {n_clusters} clusters from {len(X)} tracks")
-    return Clustering(np.asarray(clusterer.run(X, n_clusters, random_state, **params), np.int64))
+    if clusterer.needs_k and n_clusters is None:
+        found = choose_k(name, X, random_state, **params)
+    else:
+        if clusterer.needs_k and not 1 <= n_clusters <= len(X):
+            raise ClusteringError(f"{name}: cannot make {n_clusters} clusters from {len(X)} tracks")
+        found = clusterer.run(X, n_clusters, random_state, **params)
+    found.labels = np.asarray(found.labels, np.int64)
+    return found
