@@ -11,6 +11,7 @@ from typing import NoReturn, Optional, TypeVar
 import typer
 from rich.console import Console
 
+from songscape.audio.distributed import DistributedError
 from songscape.cluster.algorithms import ClusteringError
 from songscape.collection import CollectionError
 from songscape.config import ConfigError, load_config, preset, with_overrides
@@ -24,7 +25,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 console = Console(width=None if sys.stdout.isatty() else 160)  # no wrapping when piped
 DEFAULT_RUNS = Path("songscape-runs")
 T = TypeVar("T")
-_USER_ERRORS = (CollectionError, ConfigError, PipelineError, ClusteringError, LibraryError)
+_USER_ERRORS = (CollectionError, ConfigError, PipelineError, ClusteringError, LibraryError, DistributedError)
 
 
 def _fail(error: Exception) -> NoReturn:
@@ -85,6 +86,10 @@ def run(
                                             "row in the feature table)."),
     lyrics_column: Optional[str] = typer.Option(None, help="Table column holding the lyrics."),
     label_columns: Optional[str] = typer.Option(None, help="Comma-separated label columns to score against."),
+    scheduler: Optional[str] = typer.Option(None, help="Extract audio on this Dask scheduler "
+                                            "(tcp://HOST:PORT; needs songscape[distributed])."),
+    workers: Optional[int] = typer.Option(None, min=1, help="Extract audio on a local Dask cluster of "
+                                          "N worker processes (needs songscape[distributed])."),
 ) -> None:
     """Run a preset or a config on your own collection: a folder of audio files, a lyrics /
     metadata table, a precomputed feature table, or any mix of them."""
@@ -102,6 +107,8 @@ def run(
         overrides["label_columns"] = [c.strip() for c in label_columns.split(",") if c.strip()]
     try:
         config = load_config(config_file) if config_file else preset(preset_name)
+        if scheduler or workers:
+            overrides["distributed"] = {"scheduler": scheduler, "workers": workers}
         config = with_overrides(config, **overrides)
         source = CollectionSource(audio, table, id_column, lyrics_column, features)
         _, report = run_pipeline(config, source, workspace or DEFAULT_RUNS / name, console)

@@ -10,6 +10,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from songscape.audio.decode import ExcerptSpec
+from songscape.audio.distributed import dask_runner
+from songscape.audio.extract import JobRunner
 from songscape.audio.features import SpectralSettings
 from songscape.cluster.algorithms import CLUSTERERS
 from songscape.text.embed import LyricsSettings
@@ -107,6 +109,27 @@ class ClustererSpec(_Strict):
         return name
 
 
+class DistributedConfig(_Strict):
+    """Where audio extraction runs: on the Dask scheduler at ``scheduler``
+    (``tcp://HOST:PORT``), on a local Dask cluster of ``workers`` processes, or (neither) on
+    the local process pool of ``audio.workers``. The features are the same either way."""
+
+    scheduler: str | None = None
+    workers: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_or_none(self) -> DistributedConfig:
+        if self.scheduler and self.workers:
+            raise ValueError("give a scheduler address or a number of local workers, not both")
+        if self.scheduler and "://" not in self.scheduler:
+            raise ValueError(f"scheduler '{self.scheduler}' is not an address like tcp://HOST:PORT")
+        return self
+
+    def runner(self) -> JobRunner | None:
+        """The Dask job runner, or None for the local pool."""
+        return dask_runner(self.scheduler, self.workers) if self.scheduler or self.workers else None
+
+
 class RunConfig(_Strict):
     """Everything a run needs besides its data."""
 
@@ -114,6 +137,7 @@ class RunConfig(_Strict):
     preset: str = "custom"
     audio: AudioConfig = Field(default_factory=AudioConfig)
     lyrics: LyricsConfig = Field(default_factory=LyricsConfig)
+    distributed: DistributedConfig = Field(default_factory=DistributedConfig)
     representations: list[RepresentationSpec]
     clusterers: list[ClustererSpec]
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)

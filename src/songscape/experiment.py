@@ -118,7 +118,8 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
     ok = tracks["status"].to_numpy() == "ok"
     stats, stats_key, blocks = None, "", {}
     if collection.has_audio:
-        audio, audio_path = cached_audio_features(workspace, tracks, config.audio, log)
+        audio, audio_path = cached_audio_features(workspace, tracks, config.audio, log,
+                                                  config.distributed.runner())
         tracks["duration_s"], tracks["padded"] = audio.duration_s, audio.padded
         failed = ok & ~audio.ok
         tracks.loc[failed, "reason"] = np.asarray(audio.errors, dtype=object)[failed]

@@ -1,7 +1,9 @@
 """Audio features for a whole collection: a parallel map of one pure function over tracks.
 
-Each track's result is cached under its content hash and the settings, written by the worker
-as soon as it is done, so an interrupted run resumes where it stopped. The collection's
+Each track's result is cached under its content hash and the settings, written as soon as it
+arrives, so an interrupted run resumes where it stopped. The tracks run on a local process pool
+or, through `songscape.audio.distributed`, on a Dask cluster; either way every track is
+computed by the same function with one BLAS thread, so the features are identical. The collection's
 features are streamed into `.npy` memmaps in `tracks.parquet` row order, so memory stays
 bounded whatever the collection size. A track that fails (cannot be decoded, silent, too short,
 unreadable) is marked skipped with its reason; the others go on.
@@ -14,7 +16,6 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,12 +60,15 @@ class TrackFeatures:
 
 @dataclass(frozen=True)
 class TrackJob:
-    """What a worker needs for one track: where to read it and where to cache the result."""
+    """What a worker needs for one track."""
 
     path: str
-    cache_file: str | None
     settings: SpectralSettings
     excerpt: ExcerptSpec
+
+
+# runs the pending jobs somewhere and yields their results in job order
+JobRunner = Callable[[list[TrackJob]], Iterator[TrackFeatures]]
 
 
 @dataclass
@@ -98,15 +102,17 @@ def extract_track(path: str, settings: SpectralSettings, excerpt: ExcerptSpec = 
         return TrackFeatures(None, None, float("nan"), error=str(error))
 
 
-def _run_job(job: TrackJob) -> TrackFeatures:
-    """Extract one track and, when it worked, cache it at once (atomically)."""
-    result = extract_track(job.path, job.settings, job.excerpt)
-    if job.cache_file and not result.error:
-        with atomic_path(Path(job.cache_file)) as tmp:
-            with open(tmp, "wb") as handle:
-                np.savez(handle, stats=result.stats, mel=result.mel,
-                         duration_s=result.duration_s, padded=result.padded)
-    return result
+def run_job(job: TrackJob) -> TrackFeatures:
+    """Extract one track with a single BLAS thread (what every runner executes)."""
+    with threadpool_limits(1):
+        return extract_track(job.path, job.settings, job.excerpt)
+
+
+def _to_cache(cache_file: Path, result: TrackFeatures) -> None:
+    with atomic_path(cache_file) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, stats=result.stats, mel=result.mel,
+                     duration_s=result.duration_s, padded=result.padded)
 
 
 def _from_cache(cache_file: Path) -> TrackFeatures | None:
@@ -138,35 +144,50 @@ def _single_threaded() -> None:
     threadpool_limits(1)
 
 
-def _results(jobs: list[TrackJob], cached: dict[int, TrackFeatures], workers: int) -> Iterator[TrackFeatures]:
-    """Results in job order: cached ones directly, the rest in this process (few tracks or one
-    worker) or from a process pool; one BLAS thread either way, so the floats are the same."""
-    pending = [job for index, job in enumerate(jobs) if index not in cached]
-    with ExitStack() as stack:
+def local_runner(workers: int | None = None) -> JobRunner:
+    """Jobs on a local process pool of ``workers`` processes (default: all cores), or in this
+    process when there is one worker or few jobs."""
+    workers = workers or os.cpu_count() or 1
+
+    def run(pending: list[TrackJob]) -> Iterator[TrackFeatures]:
         if workers == 1 or len(pending) < 8:
-            stack.enter_context(threadpool_limits(1))
-            computed: Iterator[TrackFeatures] = map(_run_job, pending)
-        else:
-            pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers,
-                                                           initializer=_single_threaded))
-            computed = pool.map(_run_job, pending, chunksize=2)
-        yield from (cached[i] if i in cached else next(computed) for i in range(len(jobs)))
+            yield from map(run_job, pending)
+            return
+        with ProcessPoolExecutor(max_workers=workers, initializer=_single_threaded) as pool:
+            yield from pool.map(run_job, pending, chunksize=2)
+
+    return run
+
+
+def _results(jobs: list[TrackJob], cached: dict[int, TrackFeatures], runner: JobRunner,
+             cache_files: list[Path | None]) -> Iterator[TrackFeatures]:
+    """Results in job order: cached ones directly, the rest from ``runner``, each cached as it
+    arrives."""
+    computed = runner([job for index, job in enumerate(jobs) if index not in cached])
+    for index in range(len(jobs)):
+        if index in cached:
+            yield cached[index]
+            continue
+        result = next(computed)
+        if cache_files[index] is not None and not result.error:
+            _to_cache(cache_files[index], result)
+        yield result
 
 
 def extract_collection(paths: list[str], settings: SpectralSettings,
                        excerpt: ExcerptSpec = ExcerptSpec(), workers: int | None = None,
                        cache_files: list[Path] | None = None,
-                       out_dir: Path | None = None) -> CollectionFeatures:
-    """Features of every path on ``workers`` processes (default: all cores).
+                       out_dir: Path | None = None, runner: JobRunner | None = None) -> CollectionFeatures:
+    """Features of every path, on ``runner`` (default: a local pool of ``workers`` processes,
+    all cores when not given).
 
     With ``cache_files`` (one per path), tracks already cached are read back instead of
-    extracted and new results are cached as they finish. With ``out_dir``, statistics and
+    extracted and new results are cached as they arrive. With ``out_dir``, statistics and
     mel patches are written into `.npy` memmaps there instead of being held in memory.
     """
-    workers = workers or os.cpu_count() or 1
+    runner = runner or local_runner(workers)
     cache_files = cache_files or [None] * len(paths)
-    jobs = [TrackJob(path, str(cache) if cache else None, settings, excerpt)
-            for path, cache in zip(paths, cache_files)]
+    jobs = [TrackJob(path, settings, excerpt) for path in paths]
     cached = {index: found for index, cache in enumerate(cache_files)
               if cache is not None and cache.exists() and (found := _from_cache(cache)) is not None}
     n, n_stats = len(paths), len(stat_names(settings))
@@ -180,7 +201,7 @@ def extract_collection(paths: list[str], settings: SpectralSettings,
     duration_s, padded, errors = np.full(n, np.nan), np.zeros(n, dtype=bool), []
     with _progress_bar() as bar:
         task = bar.add_task("extracting audio features", total=n)
-        for row, result in enumerate(_results(jobs, cached, workers)):
+        for row, result in enumerate(_results(jobs, cached, runner, cache_files)):
             stats[row] = result.stats if not result.error else np.nan
             mel[row] = result.mel if not result.error else 0.0
             duration_s[row], padded[row] = result.duration_s, result.padded
@@ -206,10 +227,12 @@ def read_collection_features(directory: Path) -> CollectionFeatures:
 
 
 def cached_audio_features(workspace: Workspace, tracks: pd.DataFrame, audio: AudioConfig,
-                          log: Callable[[str], None] = print) -> tuple[CollectionFeatures, Path]:
+                          log: Callable[[str], None] = print,
+                          runner: JobRunner | None = None) -> tuple[CollectionFeatures, Path]:
     """Features of ``tracks`` from ``features/audio-<key>/``, extracting what is missing
-    first (resuming from the per-track cache) when no folder matches these settings and
-    these file contents."""
+    first (resuming from the per-track cache, on ``runner``: default a local pool of
+    ``audio.workers`` processes) when no folder matches these settings and these file
+    contents."""
     settings, excerpt = audio.spectral(), audio.excerpt_spec()
     settings_key = content_key("audio", asdict(settings), asdict(excerpt))
     key = content_key(settings_key, list(zip(tracks["track_id"], tracks["sha1"])))
@@ -222,7 +245,7 @@ def cached_audio_features(workspace: Workspace, tracks: pd.DataFrame, audio: Aud
     shutil.rmtree(building, ignore_errors=True)
     features = extract_collection(list(tracks["path"]), settings, excerpt, audio.workers,
                                   _track_cache_files(workspace, list(tracks["sha1"]), settings_key),
-                                  out_dir=building)
+                                  out_dir=building, runner=runner)
     write_npz(building / META_FILE, duration_s=features.duration_s, padded=features.padded,
               errors=np.array(features.errors, dtype=str), names=np.array(stat_names(settings)),
               track_id=tracks["track_id"].to_numpy(dtype=str))
