@@ -14,7 +14,7 @@ import torch
 
 from songscape.models import Representation, load_representation
 from songscape.models.neural import NeuralRepresentation
-from songscape.models.training import Step, seed_everything
+from songscape.models.training import Step, iterate_batches, seed_everything
 
 N_ROWS, N_FEATURES = 60, 10
 
@@ -74,7 +74,8 @@ class NeuralContract(RepresentationContract):
     def test_one_training_step_lowers_the_loss(self) -> None:
         model = self.build()
         assert isinstance(model, NeuralRepresentation)
-        batch = model._tensors(self.inputs(), fitting=True)
+        data = model._tensors(self.inputs(), fitting=True)
+        batch = next(iterate_batches(data, len(next(iter(data.values()))), torch.device("cpu")))
         seed_everything(0)
         module = model._build_module()
         optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)

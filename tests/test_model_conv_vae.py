@@ -50,3 +50,23 @@ def test_sizes_that_do_not_divide_are_padded_and_cropped() -> None:
 def test_flat_input_is_refused_with_the_expected_shape() -> None:
     with pytest.raises(ValueError, match=r"\(n, n_mels, frames\)"):
         ConvVAE(**FAST).fit(patches().reshape(N_ROWS, -1))
+
+
+def test_trains_from_a_memmap_and_a_row_view_as_from_memory(tmp_path) -> None:
+    """Patches on disk (all rows, or some through a RowView) give the model that patches in
+    memory give: standardization in blocks and batch-by-batch reading change nothing."""
+    from numpy.lib.format import open_memmap
+
+    from songscape.rows import RowView
+
+    rng = np.random.default_rng(0)
+    patches = (rng.normal(-40.0, 10.0, (40, 16, 16)) + np.linspace(0, 20, 16)[None, :, None]).astype(np.float32)
+    stored = open_memmap(tmp_path / "mel.npy", mode="w+", dtype=np.float32, shape=patches.shape)
+    stored[:] = patches
+    keep = np.arange(40) % 5 != 0
+    params = dict(latent_dim=2, channels=(4,), hidden=(16,), epochs=3, batch_size=8, random_state=0)
+    in_memory = ConvVAE(**params).fit(patches[keep])
+    on_disk = ConvVAE(**params).fit(RowView.select(stored, keep))
+    np.testing.assert_allclose(on_disk.scalers_["X"].mean, in_memory.scalers_["X"].mean, rtol=1e-10)
+    np.testing.assert_allclose(on_disk.scalers_["X"].scale, in_memory.scalers_["X"].scale, rtol=1e-10)
+    np.testing.assert_allclose(on_disk.transform(stored), in_memory.transform(patches), atol=1e-5)

@@ -22,6 +22,7 @@ from songscape.collection import Collection
 from songscape.config import RepresentationSpec, RunConfig
 from songscape.models import REPRESENTATIONS, Representation, load_representation
 from songscape.models.base import CONFIG_FILE, Standardizer, as_matrix
+from songscape.rows import RowView
 from songscape.text.embed import cached_lyrics_features
 from songscape.workspace import Workspace, content_key, write_csv, write_npz, write_parquet
 
@@ -42,9 +43,9 @@ class InputBlock:
     common: np.ndarray
     key: str
 
-    def rows(self, selection: np.ndarray) -> dict[str, np.ndarray]:
-        """Every named input restricted to ``selection``."""
-        return {name: values[selection] for name, values in self.arrays.items()}
+    def rows(self, selection: np.ndarray) -> dict[str, np.ndarray | RowView]:
+        """Every named input restricted to ``selection`` (memmaps stay on disk as views)."""
+        return {name: RowView.select(values, selection) for name, values in self.arrays.items()}
 
 
 def single_block(values: np.ndarray, usable: np.ndarray, key: str) -> InputBlock:
@@ -126,6 +127,7 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
         ok &= audio.ok
         stats, stats_key = audio.stats, audio_path.name
         blocks["mel"] = (audio.mel, f"mel-{audio_path.name}")
+        audio_stats = np.where(ok[:, None], audio.stats, 0.0).astype(np.float32)
     if collection.features is not None:
         stats, stats_key = collection.features, f"table-{collection.features_key}"
     tracks["status"] = np.where(ok, "ok", "skipped")
@@ -138,7 +140,9 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
     lyrics, lyrics_path = cached_lyrics_features(workspace, list(tracks["lyrics"]),
                                                  config.lyrics.settings(), log)
     with_lyrics = ok & lyrics.has_lyrics
-    inputs = {name: single_block(values, ok, key) for name, (values, key) in blocks.items()}
+    # mel patches are scored in the space of the same excerpts' statistics (their own 8 192
+    # values per track would cost O(n × 8 192) memory and say less)
+    inputs = {name: InputBlock({"X": values}, ok, audio_stats, key) for name, (values, key) in blocks.items()}
     inputs["lyrics"] = single_block(lyrics.vectors, with_lyrics, lyrics_path.name)
     if stats is not None:
         stats = np.where(ok[:, None], stats, 0.0).astype(np.float32)  # no NaN rows downstream

@@ -6,6 +6,7 @@ import importlib
 import inspect
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,22 @@ class Standardizer:
         self.mean = X.mean(axis=0)
         std = X.std(axis=0)
         self.scale = np.where(std > 1e-12, std, 1.0)
+        return self
+
+    def fit_blocks(self, blocks: Iterable[np.ndarray]) -> Standardizer:
+        """Fit on the rows of several blocks read one at a time (Chan et al.'s pairwise
+        combination of counts, means and sums of squared deviations): bounded memory."""
+        count, mean, squares = 0, 0.0, 0.0
+        for block in blocks:
+            block_mean = block.mean(axis=0)
+            block_squares = ((block - block_mean) ** 2).sum(axis=0)
+            total = count + len(block)
+            delta = block_mean - mean
+            mean = mean + delta * len(block) / total
+            squares = squares + block_squares + delta ** 2 * count * len(block) / total
+            count = total
+        std = np.sqrt(squares / count)
+        self.mean, self.scale = np.asarray(mean), np.where(std > 1e-12, std, 1.0)
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:

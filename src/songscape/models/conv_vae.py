@@ -14,6 +14,7 @@ from songscape.models.base import Standardizer
 from songscape.models.nets import conv_decoder, conv_encoder, mlp, split_posterior
 from songscape.models.training import Batch
 from songscape.models.vae import VAE
+from songscape.rows import LazyRows, chunks
 
 
 class _ConvVAENet(nn.Module):
@@ -58,16 +59,18 @@ class ConvVAE(VAE):
         self.channels = tuple(channels)
 
     def _tensors(self, inputs: dict[str, Any], fitting: bool) -> Batch:
-        patches = np.asarray(inputs["X"], dtype=np.float64)
+        """Patches standardized per mel band, batch by batch as training reads them (the
+        patches may be a memmap far larger than memory)."""
+        patches = inputs["X"] if hasattr(inputs["X"], "ndim") else np.asarray(inputs["X"])
         if patches.ndim != 3:
             raise ValueError(f"ConvVAE expects patches of shape (n, n_mels, frames), got {patches.shape}")
         if fitting:
-            bands = patches.transpose(0, 2, 1).reshape(-1, patches.shape[1])
-            self.scalers_["X"] = Standardizer().fit(bands)
+            bands = (block.transpose(0, 2, 1).reshape(-1, patches.shape[1]).astype(np.float64)
+                     for block in chunks(patches))
+            self.scalers_["X"] = Standardizer().fit_blocks(bands)
             self.shape_.update(height=patches.shape[1], width=patches.shape[2])
         scaler = self.scalers_["X"]
-        standardized = (patches - scaler.mean[:, None]) / scaler.scale[:, None]
-        return {"X": torch.from_numpy(standardized.astype(np.float32))}
+        return {"X": LazyRows(patches, lambda rows: (rows - scaler.mean[:, None]) / scaler.scale[:, None])}
 
     def _input_units(self, decoded: np.ndarray) -> np.ndarray:
         scaler = self.scalers_["X"]

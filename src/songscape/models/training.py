@@ -16,7 +16,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
-Batch = dict[str, torch.Tensor]  # named inputs, all with the same number of rows
+from songscape.rows import LazyRows
+
+Batch = dict[str, torch.Tensor]  # named inputs of one batch, all with the same number of rows
+# named inputs of a whole data set: tensors, or `LazyRows` prepared batch by batch from
+# (memory-mapped) arrays; either gives a tensor when indexed with a tensor of row numbers
+Data = dict[str, "torch.Tensor | LazyRows"]
 
 
 @dataclass(frozen=True)
@@ -74,28 +79,23 @@ def split_indices(n: int, validation_fraction: float, generator: torch.Generator
     return order[n_validation:], order[:n_validation]
 
 
-def batch_rows(data: Batch, rows: torch.Tensor) -> Batch:
-    """The given rows of every named input."""
-    return {name: values[rows] for name, values in data.items()}
-
-
-def iterate_batches(data: Batch, batch_size: int, device: torch.device,
+def iterate_batches(data: Data, batch_size: int, device: torch.device,
                     order: torch.Tensor | None = None) -> Iterator[Batch]:
-    """Consecutive batches (in ``order`` when given) moved to ``device``."""
-    n = len(next(iter(data.values())))
-    order = torch.arange(n) if order is None else order
-    for start in range(0, n, batch_size):
+    """Consecutive batches of the rows in ``order`` (default: all, in turn) moved to
+    ``device``; only one batch of rows is read at a time."""
+    order = torch.arange(len(next(iter(data.values())))) if order is None else order
+    for start in range(0, len(order), batch_size):
         rows = order[start:start + batch_size]
         yield {name: values[rows].to(device) for name, values in data.items()}
 
 
-def mean_loss(model: nn.Module, loss_fn: LossFn, data: Batch, batch_size: int, step: Step,
-              device: torch.device) -> dict[str, float]:
-    """Every loss term averaged over all rows of ``data``, without gradients."""
+def mean_loss(model: nn.Module, loss_fn: LossFn, data: Data, batch_size: int, step: Step,
+              device: torch.device, rows: torch.Tensor | None = None) -> dict[str, float]:
+    """Every loss term averaged over ``rows`` of ``data`` (default: all), without gradients."""
     totals: dict[str, float] = {}
-    n = len(next(iter(data.values())))
+    n = len(next(iter(data.values()))) if rows is None else len(rows)
     with torch.no_grad():
-        for batch in iterate_batches(data, batch_size, device):
+        for batch in iterate_batches(data, batch_size, device, rows):
             size = len(next(iter(batch.values())))
             for name, value in loss_fn(model, batch, step).items():
                 totals[name] = totals.get(name, 0.0) + float(value) * size
@@ -110,7 +110,7 @@ def _progress(label: str) -> Progress:
                     console=console, transient=True, disable=not console.is_terminal)
 
 
-def train(model: nn.Module, loss_fn: LossFn, data: Batch, settings: TrainingSettings,
+def train(model: nn.Module, loss_fn: LossFn, data: Data, settings: TrainingSettings,
           generator: torch.Generator) -> list[dict[str, float]]:
     """Train ``model`` in place and leave it, on the CPU, at the epoch with the lowest
     validation loss (training loss when there is no validation split). Returns one history
@@ -124,7 +124,6 @@ def train(model: nn.Module, loss_fn: LossFn, data: Batch, settings: TrainingSett
     model.to(device)
     n = len(next(iter(data.values())))
     train_rows, validation_rows = split_indices(n, settings.validation_fraction, generator)
-    train_data, validation_data = batch_rows(data, train_rows), batch_rows(data, validation_rows)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate,
                                   weight_decay=settings.weight_decay)
     settle = max(settings.warmup_epochs, settings.schedule_epochs)
@@ -135,8 +134,8 @@ def train(model: nn.Module, loss_fn: LossFn, data: Batch, settings: TrainingSett
         for epoch in range(settings.epochs):
             kl_weight = min(1.0, (epoch + 1) / settings.warmup_epochs) if settings.warmup_epochs else 1.0
             model.train()
-            order = torch.randperm(len(train_rows), generator=generator)
-            for batch in iterate_batches(train_data, settings.batch_size, device, order):
+            order = train_rows[torch.randperm(len(train_rows), generator=generator)]
+            for batch in iterate_batches(data, settings.batch_size, device, order):
                 optimizer.zero_grad()
                 loss_fn(model, batch, Step(epoch, kl_weight))["loss"].backward()
                 nn.utils.clip_grad_norm_(model.parameters(), settings.gradient_clip)
@@ -144,12 +143,12 @@ def train(model: nn.Module, loss_fn: LossFn, data: Batch, settings: TrainingSett
             model.eval()
             row = {"epoch": float(epoch), "kl_weight": kl_weight}
             full = Step(epoch, 1.0)
-            row.update({f"train_{k}": v for k, v in mean_loss(model, loss_fn, train_data,
-                                                              settings.batch_size, full, device).items()})
+            row.update({f"train_{k}": v for k, v in mean_loss(model, loss_fn, data, settings.batch_size,
+                                                              full, device, train_rows).items()})
             monitored = row["train_loss"]
             if len(validation_rows):
-                row.update({f"val_{k}": v for k, v in mean_loss(model, loss_fn, validation_data,
-                                                                settings.batch_size, full, device).items()})
+                row.update({f"val_{k}": v for k, v in mean_loss(model, loss_fn, data, settings.batch_size,
+                                                                full, device, validation_rows).items()})
                 monitored = row["val_loss"]
             history.append(row)
             progress.update(task, advance=1, loss=monitored)

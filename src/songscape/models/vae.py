@@ -11,7 +11,7 @@ from torch import nn
 
 from songscape.models.nets import kl_to_standard_normal, mlp, sample_posterior, split_posterior, squared_error
 from songscape.models.neural import NeuralRepresentation
-from songscape.models.training import Batch, Step, TrainingSettings
+from songscape.models.training import Batch, Step, TrainingSettings, iterate_batches
 
 
 class _VAENet(nn.Module):
@@ -104,8 +104,8 @@ class VAE(BetaVAEObjective):
         grid = np.repeat(codes.mean(axis=0, keepdims=True), len(values), axis=0)
         grid[:, dimension] = values
         first_row = {name: value[:1] for name, value in {"X": X, **inputs}.items()}
-        context = {name: tensor.expand(len(values), *tensor.shape[1:])
-                   for name, tensor in self._tensors(first_row, fitting=False).items()}
+        row = next(iterate_batches(self._tensors(first_row, fitting=False), 1, torch.device("cpu")))
+        context = {name: tensor.expand(len(values), *tensor.shape[1:]) for name, tensor in row.items()}
         with torch.no_grad():
             decoded = self._decode(module, torch.from_numpy(grid), context).numpy()
         return self._input_units(decoded)
