@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -75,3 +76,22 @@ def test_report_rebuilds_without_models(report_dir: Path, tmp_path: Path) -> Non
     assert index.exists() and map_path.exists()
     names = {path.name for path in (copy / "report").glob("*.png")}
     assert "map-vae-umap.png" in names and "training-curves.png" not in names  # needs saved models
+
+
+@pytest.mark.parametrize("method", ["tsne", "umap"])
+def test_large_maps_fit_on_a_sample_and_place_the_rest(method: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from songscape.report import figures
+
+    monkeypatch.setattr(figures, "MAP_FIT_SAMPLE", 60)
+    rng = np.random.default_rng(0)
+    truth = np.repeat(np.arange(3), 50)
+    embedding = np.eye(3, 6)[truth] * 10.0 + rng.normal(0.0, 0.5, (150, 6))
+    project = figures.map_2d if method == "tsne" else figures.umap_2d
+    coordinates = project(embedding, random_state=3)
+    assert coordinates.shape == (150, 2) and np.isfinite(coordinates).all()
+    assert np.array_equal(coordinates, project(embedding, random_state=3))  # seeded
+    sampled = figures._map_sample(150, 3)
+    from sklearn.neighbors import KNeighborsClassifier
+
+    placed = KNeighborsClassifier(3).fit(coordinates[sampled], truth[sampled]).predict(coordinates[~sampled])
+    assert (placed == truth[~sampled]).mean() > 0.95  # the rest land among their own kind

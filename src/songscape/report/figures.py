@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from sklearn.manifold import TSNE  # noqa: E402
+from sklearn.neighbors import NearestNeighbors  # noqa: E402
 
 from songscape.workspace import atomic_path  # noqa: E402
 
@@ -52,25 +53,53 @@ def _has_font(name: str) -> bool:
 configure_fonts()
 
 
+MAP_FIT_SAMPLE = 10_000  # above this many tracks, 2-D maps are fitted on a seeded sample
+_PLACING_NEIGHBOURS = 5
+
+
+def _map_sample(n: int, random_state: int) -> np.ndarray:
+    """Which rows a large map is fitted on: a seeded sample of `MAP_FIT_SAMPLE`, as a mask."""
+    chosen = np.zeros(n, dtype=bool)
+    chosen[np.random.default_rng(random_state).choice(n, MAP_FIT_SAMPLE, replace=False)] = True
+    return chosen
+
+
 def map_2d(embedding: np.ndarray, random_state: int = 0) -> np.ndarray:
-    """Seeded t-SNE of ``embedding`` to two dimensions (PCA initialisation)."""
+    """Seeded t-SNE of ``embedding`` to two dimensions (PCA initialisation). t-SNE has no
+    transform: above `MAP_FIT_SAMPLE` tracks it is fitted on a seeded sample and every other
+    track is placed at the mean position of its 5 nearest sampled neighbours."""
     n = len(embedding)
     if embedding.shape[1] <= 2:
         return np.pad(embedding, ((0, 0), (0, 2 - embedding.shape[1])))
+    if n > MAP_FIT_SAMPLE:
+        chosen = _map_sample(n, random_state)
+        coordinates = np.empty((n, 2))
+        coordinates[chosen] = map_2d(embedding[chosen], random_state)
+        neighbours = NearestNeighbors(n_neighbors=_PLACING_NEIGHBOURS).fit(embedding[chosen])
+        nearest = neighbours.kneighbors(embedding[~chosen], return_distance=False)
+        coordinates[~chosen] = coordinates[chosen][nearest].mean(axis=1)
+        return coordinates
     perplexity = float(min(30.0, max(2.0, (n - 1) / 3)))
     return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=random_state
                 ).fit_transform(embedding.astype(np.float64))
 
 
 def umap_2d(embedding: np.ndarray, random_state: int = 0) -> np.ndarray:
-    """Seeded UMAP of ``embedding`` to two dimensions (deterministic, single-threaded)."""
+    """Seeded UMAP of ``embedding`` to two dimensions (deterministic, single-threaded); above
+    `MAP_FIT_SAMPLE` tracks it is fitted on a seeded sample and applied to the rest."""
     import umap  # imported here: numba compiles on first import
 
     if len(embedding) < 4 or embedding.shape[1] <= 2:
         return np.pad(embedding[:, :2], ((0, 0), (0, max(0, 2 - embedding.shape[1]))))
-    reducer = umap.UMAP(n_components=2, n_neighbors=min(15, len(embedding) - 1), min_dist=0.1,
+    values = embedding.astype(np.float32)
+    chosen = _map_sample(len(values), random_state) if len(values) > MAP_FIT_SAMPLE else np.ones(len(values), bool)
+    reducer = umap.UMAP(n_components=2, n_neighbors=min(15, int(chosen.sum()) - 1), min_dist=0.1,
                         random_state=random_state, n_jobs=1)
-    return reducer.fit_transform(embedding.astype(np.float32))
+    coordinates = np.empty((len(values), 2), dtype=np.float32)
+    coordinates[chosen] = reducer.fit_transform(values[chosen])
+    if not chosen.all():
+        coordinates[~chosen] = reducer.transform(values[~chosen])
+    return coordinates
 
 
 def _save(figure: plt.Figure, path: Path) -> None:
