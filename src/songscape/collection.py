@@ -369,8 +369,10 @@ def load_collection(audio_dir: Path | None = None, table: Path | None = None, *,
                          else _first_present(frame, LYRICS_COLUMN_CANDIDATES))
     metadata = feature_table.metadata if feature_table is not None else pd.DataFrame()
     labels = _labels(frame, metadata, label_columns, lyrics_source, table or features)
-    records = [_record(track, frame, table_rows[i], metadata, feature_rows[i], lyrics_source, labels,
-                       warnings) for i, track in enumerate(tracks)]
+    frame_rows, metadata_rows = frame.to_dict("records"), metadata.to_dict("records")  # once, not per row
+    records = [_record(track, None if table_rows[i] is None else frame_rows[table_rows[i]],
+                       None if feature_rows[i] is None else metadata_rows[feature_rows[i]],
+                       lyrics_source, labels, warnings) for i, track in enumerate(tracks)]
     for record, row in zip(records, feature_rows):
         reason = _unusable(record, row, feature_table, has_audio=audio_dir is not None)
         if reason:
@@ -416,16 +418,11 @@ def _labels(frame: pd.DataFrame, metadata: pd.DataFrame, requested: list[str] | 
     return labels
 
 
-def _record(track: _Track, frame: pd.DataFrame, table_row: int | None, metadata: pd.DataFrame,
-            feature_row: int | None, lyrics_source: str | None, labels: list[str],
-            warnings: list[str]) -> dict[str, object]:
-    """One row of ``tracks.parquet``: the track, its lyrics and language, labels, metadata and
-    status (skipped when the track has neither audio, nor usable features, nor lyrics)."""
-    values = {}
-    if feature_row is not None:
-        values.update(metadata.iloc[feature_row].to_dict())
-    if table_row is not None:
-        values.update(frame.iloc[table_row].to_dict())
+def _record(track: _Track, table_row: dict | None, feature_metadata: dict | None,
+            lyrics_source: str | None, labels: list[str], warnings: list[str]) -> dict[str, object]:
+    """One row of ``tracks.parquet``: the track, its lyrics and language, labels, metadata
+    (its table row, over its feature row's text columns) and status."""
+    values = {**(feature_metadata or {}), **(table_row or {})}
     lyrics = str(values.get(lyrics_source, "")) if lyrics_source else ""
     if not lyrics and track.audio is not None:
         lyrics = _sidecar_lyrics(track.audio, warnings)

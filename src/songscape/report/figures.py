@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -64,42 +65,59 @@ def _map_sample(n: int, random_state: int) -> np.ndarray:
     return chosen
 
 
-def map_2d(embedding: np.ndarray, random_state: int = 0) -> np.ndarray:
-    """Seeded t-SNE of ``embedding`` to two dimensions (PCA initialisation). t-SNE has no
-    transform: above `MAP_FIT_SAMPLE` tracks it is fitted on a seeded sample and every other
-    track is placed at the mean position of its 5 nearest sampled neighbours."""
-    n = len(embedding)
-    if embedding.shape[1] <= 2:
-        return np.pad(embedding, ((0, 0), (0, 2 - embedding.shape[1])))
-    if n > MAP_FIT_SAMPLE:
-        chosen = _map_sample(n, random_state)
-        coordinates = np.empty((n, 2))
-        coordinates[chosen] = map_2d(embedding[chosen], random_state)
-        neighbours = NearestNeighbors(n_neighbors=_PLACING_NEIGHBOURS).fit(embedding[chosen])
-        nearest = neighbours.kneighbors(embedding[~chosen], return_distance=False)
-        coordinates[~chosen] = coordinates[chosen][nearest].mean(axis=1)
-        return coordinates
-    perplexity = float(min(30.0, max(2.0, (n - 1) / 3)))
+def _fitted_on_sample(embedding: np.ndarray, random_state: int,
+                      fit: Callable[[np.ndarray, int], np.ndarray]) -> np.ndarray:
+    """``fit(embedding)`` up to `MAP_FIT_SAMPLE` rows; above, ``fit`` on a seeded sample, and
+    every other row placed at the mean position of its 5 nearest sampled neighbours (the
+    starting point UMAP's own ``transform`` refines; t-SNE has none), so time and memory grow
+    linearly beyond the sample."""
+    if len(embedding) <= MAP_FIT_SAMPLE:
+        return fit(embedding, random_state)
+    chosen = _map_sample(len(embedding), random_state)
+    coordinates = np.empty((len(embedding), 2))
+    coordinates[chosen] = fit(embedding[chosen], random_state)
+    neighbours = NearestNeighbors(n_neighbors=_PLACING_NEIGHBOURS).fit(embedding[chosen])
+    nearest = neighbours.kneighbors(embedding[~chosen], return_distance=False)
+    coordinates[~chosen] = coordinates[chosen][nearest].mean(axis=1)
+    return coordinates
+
+
+def _tsne(embedding: np.ndarray, random_state: int) -> np.ndarray:
+    perplexity = float(min(30.0, max(2.0, (len(embedding) - 1) / 3)))
     return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=random_state
                 ).fit_transform(embedding.astype(np.float64))
 
 
-def umap_2d(embedding: np.ndarray, random_state: int = 0) -> np.ndarray:
-    """Seeded UMAP of ``embedding`` to two dimensions (deterministic, single-threaded); above
-    `MAP_FIT_SAMPLE` tracks it is fitted on a seeded sample and applied to the rest."""
+def map_2d(embedding: np.ndarray, random_state: int = 0) -> np.ndarray:
+    """Seeded t-SNE of ``embedding`` to two dimensions (PCA initialisation; fitted on a sample
+    above `MAP_FIT_SAMPLE` tracks)."""
+    if embedding.shape[1] <= 2:
+        return np.pad(embedding, ((0, 0), (0, 2 - embedding.shape[1])))
+    return _fitted_on_sample(embedding, random_state, _tsne)
+
+
+def _umap(embedding: np.ndarray, random_state: int) -> np.ndarray:
+    """UMAP on exact nearest neighbours from a k-d tree: umap-learn would otherwise compute
+    all pairwise distances through a Python callback below 4 096 points (~30 s at 4 000) and
+    compile NN-descent above (~1 min)."""
     import umap  # imported here: numba compiles on first import
 
+    values = embedding.astype(np.float32)
+    n_neighbors = min(15, len(values) - 1)
+    distances, indices = NearestNeighbors(n_neighbors=n_neighbors).fit(values).kneighbors(values)
+    with warnings.catch_warnings():  # "transform will be unavailable": not needed
+        warnings.filterwarnings("ignore", message="precomputed_knn", category=UserWarning)
+        reducer = umap.UMAP(n_components=2, n_neighbors=n_neighbors, min_dist=0.1, random_state=random_state,
+                            n_jobs=1, precomputed_knn=(indices, distances.astype(np.float32), None))
+        return reducer.fit_transform(values)
+
+
+def umap_2d(embedding: np.ndarray, random_state: int = 0) -> np.ndarray:
+    """Seeded UMAP of ``embedding`` to two dimensions (deterministic, single-threaded; fitted
+    on a sample above `MAP_FIT_SAMPLE` tracks)."""
     if len(embedding) < 4 or embedding.shape[1] <= 2:
         return np.pad(embedding[:, :2], ((0, 0), (0, max(0, 2 - embedding.shape[1]))))
-    values = embedding.astype(np.float32)
-    chosen = _map_sample(len(values), random_state) if len(values) > MAP_FIT_SAMPLE else np.ones(len(values), bool)
-    reducer = umap.UMAP(n_components=2, n_neighbors=min(15, int(chosen.sum()) - 1), min_dist=0.1,
-                        random_state=random_state, n_jobs=1)
-    coordinates = np.empty((len(values), 2), dtype=np.float32)
-    coordinates[chosen] = reducer.fit_transform(values[chosen])
-    if not chosen.all():
-        coordinates[~chosen] = reducer.transform(values[~chosen])
-    return coordinates
+    return _fitted_on_sample(embedding, random_state, _umap)
 
 
 def _save(figure: plt.Figure, path: Path) -> None:
