@@ -103,9 +103,8 @@ def extract_track(path: str, settings: SpectralSettings, excerpt: ExcerptSpec = 
 
 
 def run_job(job: TrackJob) -> TrackFeatures:
-    """Extract one track with a single BLAS thread (what every runner executes)."""
-    with threadpool_limits(1):
-        return extract_track(job.path, job.settings, job.excerpt)
+    """Extract one track (what every runner executes, with one BLAS thread)."""
+    return extract_track(job.path, job.settings, job.excerpt)
 
 
 def _to_cache(cache_file: Path, result: TrackFeatures) -> None:
@@ -138,7 +137,7 @@ def _progress_bar() -> Progress:
                     transient=True)
 
 
-def _single_threaded() -> None:
+def single_threaded() -> None:
     """Worker set-up: one BLAS/OpenMP thread each, or the workers fight over the cores (and
     a different thread count would change the last bits of the matrix products)."""
     threadpool_limits(1)
@@ -151,9 +150,10 @@ def local_runner(workers: int | None = None) -> JobRunner:
 
     def run(pending: list[TrackJob]) -> Iterator[TrackFeatures]:
         if workers == 1 or len(pending) < 8:
-            yield from map(run_job, pending)
+            with threadpool_limits(1):
+                yield from map(run_job, pending)
             return
-        with ProcessPoolExecutor(max_workers=workers, initializer=_single_threaded) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=single_threaded) as pool:
             yield from pool.map(run_job, pending, chunksize=2)
 
     return run
