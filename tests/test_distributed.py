@@ -75,3 +75,16 @@ def test_run_with_workers_on_the_command_line(tiny_corpus: Path, tmp_path: Path)
     result = CliRunner().invoke(app, ["run", "--audio", str(tiny_corpus.parent), "--scheduler", "tcp://h:1",
                                       "--workers", "2", "--workspace", str(tmp_path / "both")])
     assert result.exit_code == 2 and "not both" in result.output
+
+
+def test_a_job_whose_worker_died_is_a_skipped_track() -> None:
+    from distributed.scheduler import KilledWorker
+
+    from songscape.audio.distributed import _outcome
+
+    class LostFuture:
+        def result(self) -> None:
+            raise KilledWorker("run-job-1", "tcp://127.0.0.1:4000", 3)
+
+    outcome = _outcome(LostFuture())
+    assert outcome.stats is None and outcome.error.startswith("Dask worker failed: KilledWorker")

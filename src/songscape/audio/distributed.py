@@ -66,7 +66,7 @@ def _run_on_worker(job: TrackJob) -> TrackFeatures:
 _worker_limited = False
 
 
-def _outcome(future: Any, job: TrackJob) -> TrackFeatures:
+def _outcome(future: Any) -> TrackFeatures:
     """A finished job's features; a job whose worker failed (crashed on the file, lost) is a
     skipped track with the reason, never the end of the run."""
     try:
@@ -90,13 +90,13 @@ def dask_runner(scheduler: str | None = None, workers: int | None = None,
             client = _client(stack, scheduler, workers, timeout_s)
             threads = max(1, sum(client.nthreads().values()))
             queue = iter(pending)
-            in_flight = deque((client.submit(_run_on_worker, job, pure=False), job)
+            in_flight = deque(client.submit(_run_on_worker, job, pure=False)
                               for job in islice(queue, JOBS_PER_THREAD * threads))
             while in_flight:
-                future, job = in_flight.popleft()
+                future = in_flight.popleft()
                 following = next(queue, None)
                 if following is not None:
-                    in_flight.append((client.submit(_run_on_worker, following, pure=False), following))
-                yield _outcome(future, job)
+                    in_flight.append(client.submit(_run_on_worker, following, pure=False))
+                yield _outcome(future)
 
     return run
