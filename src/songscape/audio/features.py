@@ -36,9 +36,10 @@ class SpectralSettings:
     patch_frames: int = 128
 
 
-def _centred(samples: np.ndarray, n_fft: int) -> np.ndarray:
-    """The signal reflect-padded by half a frame on each side, so frame t is centred on t·hop."""
-    return np.pad(samples.astype(np.float32, copy=False), n_fft // 2, mode="reflect")
+def _centred(samples: np.ndarray, n_fft: int, pad_mode: str = "reflect") -> np.ndarray:
+    """The signal padded by half a frame on each side (``reflect`` or ``constant`` zeros), so
+    frame t is centred on t·hop."""
+    return np.pad(samples.astype(np.float32, copy=False), n_fft // 2, mode=pad_mode)
 
 
 @lru_cache(maxsize=8)
@@ -58,10 +59,11 @@ def _power(frames: np.ndarray) -> np.ndarray:
     return interleaved[:, 0::2] + interleaved[:, 1::2]
 
 
-def power_spectrogram(samples: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
+def power_spectrogram(samples: np.ndarray, n_fft: int, hop_length: int,
+                      pad_mode: str = "reflect") -> np.ndarray:
     """|STFT|² with a Hann window and centred frames, frames first; shape
     (frames, n_fft//2+1), float32."""
-    return _power(_frames(_centred(samples, n_fft), n_fft, hop_length))
+    return _power(_frames(_centred(samples, n_fft, pad_mode), n_fft, hop_length))
 
 
 def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
