@@ -53,3 +53,40 @@ def test_unknown_model_or_missing_weights_are_clear(tmp_path: Path) -> None:
         Musicnn("MTT_vgg")
     with pytest.raises(FileNotFoundError, match="musicnn weights not found"):
         Musicnn(weights=tmp_path / "none.npz")
+
+
+def test_typical_tags_rank_by_lift() -> None:
+    import pandas as pd
+
+    from songscape.report.tags import typical_tags
+
+    tags = pd.DataFrame({"rock": [0.9, 0.8, 0.1, 0.1], "piano": [0.1, 0.2, 0.9, 0.7], "loud": [0.5] * 4},
+                        index=["a", "b", "c", "d"])
+    described = typical_tags(tags, pd.Series([0, 0, 1, -1], index=["a", "b", "c", "d"]), shown=2)
+    assert list(described["cluster"]) == ["noise", 0, 1] and list(described["tracks"]) == [1, 2, 1]
+    assert described.iloc[1]["most typical tags (lift)"] == "rock (×1.8), loud (×1.0)"
+    assert described.iloc[2]["most typical tags (lift)"].startswith("piano (×1.9)")
+
+
+def test_musicnn_input_in_a_run_with_tags_in_the_report(tiny_corpus: Path, tmp_path: Path) -> None:
+    import pandas as pd
+    from rich.console import Console
+
+    from songscape.config import validate_config
+    from songscape.pipeline import CollectionSource, run_pipeline
+
+    config = validate_config({
+        "representations": [{"name": "musicnn", "kind": "raw", "input": "musicnn"},
+                            {"name": "musicnn-pca", "kind": "pca", "input": "musicnn", "params": {"n_components": 4}}],
+        "clusterers": [{"name": "kmeans"}, {"name": "gmm", "params": {"covariance_type": "diag"}}],
+        "seeds": [0], "n_clusters": 4, "map_methods": ["tsne"], "label_columns": ["style"]})
+    console = Console(record=True, width=200)
+    outcome, report = run_pipeline(config, CollectionSource(tiny_corpus.parent, tiny_corpus), tmp_path / "run", console)
+    assert set(outcome.results["representation"]) == {"musicnn", "musicnn-pca"}
+    assert (outcome.results["n_tracks"] == 16).all()
+    tags = pd.read_parquet(tmp_path / "run" / "tags.parquet")
+    assert len(tags) == 16 and len(tags.columns) == 51 and tags.drop(columns="track_id").stack().between(0, 1).all()
+    page = report.read_text(encoding="utf-8")
+    assert "Clusters by musicnn tags" in page and "(×" in page
+    run_pipeline(config, CollectionSource(tiny_corpus.parent, tiny_corpus), tmp_path / "run", console)
+    assert "musicnn features: reused" in console.export_text()

@@ -17,7 +17,7 @@ from songscape.cluster.algorithms import CLUSTERERS
 from songscape.text.embed import LyricsSettings
 
 RepresentationKind = Literal["raw", "pca", "ae", "vae", "cvae", "conv-vae", "mvae", "vade"]
-Input = Literal["audio", "mel", "lyrics", "hybrid", "multimodal"]
+Input = Literal["audio", "mel", "musicnn", "lyrics", "hybrid", "multimodal"]
 # kinds that need one particular input, and the input only they can use
 REQUIRED_INPUT = {"conv-vae": "mel", "mvae": "multimodal"}
 
@@ -43,6 +43,9 @@ class AudioConfig(_Strict):
     n_mfcc: int = Field(20, ge=2)
     patch_frames: int = Field(128, ge=8)
     workers: int | None = Field(None, ge=1)
+    # the pretrained network behind the `musicnn` input, or a converted .npz of your own
+    musicnn_model: Literal["MTT_musicnn", "MSD_musicnn"] = "MTT_musicnn"
+    musicnn_weights: Path | None = None
 
     def excerpt_spec(self) -> ExcerptSpec:
         return ExcerptSpec(self.excerpt, self.excerpt_seconds, self.crops)
@@ -70,8 +73,8 @@ class LyricsConfig(_Strict):
 class RepresentationSpec(_Strict):
     """One representation in the grid: a named estimator of ``kind`` fed one input block.
 
-    Inputs: ``audio`` (feature statistics), ``mel`` (log-mel patches), ``lyrics`` (lyric
-    vectors), ``hybrid`` (audio and lyrics side by side, tracks with lyrics only) and
+    Inputs: ``audio`` (feature statistics), ``mel`` (log-mel patches), ``musicnn`` (the
+    pretrained musicnn's 200-d embedding of each track), ``lyrics`` (lyric vectors), ``hybrid`` (audio and lyrics side by side, tracks with lyrics only) and
     ``multimodal`` (audio, lyrics and the mask of tracks with lyrics, for ``mvae``).
     ``condition`` names the table column a ``cvae`` is conditioned on; results scored against
     that column are flagged as supervised.
@@ -196,13 +199,14 @@ def _hard() -> dict[str, Any]:
     """β-VAE, a CVAE conditioned on language (its language scores are flagged as supervised),
     the multimodal VAE against a plain audio + lyrics VAE, and the GMM-prior VAE (which also
     clusters: algorithm `posterior`), against PCA + K-Means, AE + K-Means and direct
-    clustering of the spectral features (raw statistics, raw log-mel), plus spectral
-    clustering."""
+    clustering of the spectral features (raw statistics, raw log-mel) and of the pretrained
+    musicnn embedding, plus spectral clustering."""
     return {
         "preset": "hard",
         "representations": [
             {"name": "raw-stats", "kind": "raw"},
             {"name": "raw-mel", "kind": "pca", "input": "mel", "params": {"n_components": 32}},
+            {"name": "musicnn", "kind": "raw", "input": "musicnn"},
             {"name": "pca", "kind": "pca", "params": {"n_components": 16}},
             {"name": "ae", "kind": "ae", "params": {"latent_dim": 8}},
             {"name": "beta-vae", "kind": "vae", "params": {"latent_dim": 8, "beta": 4.0}},

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from songscape.audio.extract import cached_audio_features
+from songscape.audio.tagging import cached_collection_tags
 from songscape.cluster.algorithms import Clustering, ClusteringError, cluster
 from songscape.cluster.metrics import NOISE, evaluate, stability
 from songscape.collection import Collection
@@ -113,11 +114,12 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
     failed, bad feature rows, no lyrics in a lyrics-only run) as skipped in ``tracks``.
 
     The ``audio`` block is the extracted statistics, or the feature table's columns when one is
-    given (audio files then still give the ``mel`` patches). ``mel`` needs audio; ``hybrid`` and
+    given (audio files then still give the ``mel`` patches). ``mel`` needs audio, and so does
+    ``musicnn`` (computed only when a representation uses it); ``hybrid`` and
     ``multimodal`` need an audio block and lyrics; a lyrics-only collection has ``lyrics`` alone.
     """
     ok = tracks["status"].to_numpy() == "ok"
-    stats, stats_key, blocks = None, "", {}
+    stats, stats_key, inputs = None, "", {}
     if collection.has_audio:
         audio, audio_path = cached_audio_features(workspace, tracks, config.audio, log,
                                                   config.distributed.runner())
@@ -126,8 +128,12 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
         tracks.loc[failed, "reason"] = np.asarray(audio.errors, dtype=object)[failed]
         ok &= audio.ok
         stats, stats_key = audio.stats, audio_path.name
-        blocks["mel"] = (audio.mel, f"mel-{audio_path.name}")
+        # mel patches are scored in the space of the same excerpts' statistics (their own
+        # 8 192 values per track would cost O(n × 8 192) memory and say less)
         audio_stats = np.where(ok[:, None], audio.stats, 0.0).astype(np.float32)
+        inputs["mel"] = InputBlock({"X": audio.mel}, ok, audio_stats, f"mel-{audio_path.name}")
+        if any(spec.input == "musicnn" for spec in config.representations):
+            inputs["musicnn"] = _musicnn_block(config, tracks, ok, workspace, log)
     if collection.features is not None:
         stats, stats_key = collection.features, f"table-{collection.features_key}"
     tracks["status"] = np.where(ok, "ok", "skipped")
@@ -140,9 +146,6 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
     lyrics, lyrics_path = cached_lyrics_features(workspace, list(tracks["lyrics"]),
                                                  config.lyrics.settings(), log)
     with_lyrics = ok & lyrics.has_lyrics
-    # mel patches are scored in the space of the same excerpts' statistics (their own 8 192
-    # values per track would cost O(n × 8 192) memory and say less)
-    inputs = {name: InputBlock({"X": values}, ok, audio_stats, key) for name, (values, key) in blocks.items()}
     inputs["lyrics"] = single_block(lyrics.vectors, with_lyrics, lyrics_path.name)
     if stats is not None:
         stats = np.where(ok[:, None], stats, 0.0).astype(np.float32)  # no NaN rows downstream
@@ -153,6 +156,19 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
         multimodal = {"audio": stats, "lyrics": lyrics.vectors, "lyrics_mask": lyrics.has_lyrics}
         inputs["multimodal"] = InputBlock(multimodal, ok, hybrid, f"multimodal-{both_key}")
     return inputs
+
+
+def _musicnn_block(config: RunConfig, tracks: pd.DataFrame, ok: np.ndarray, workspace: Workspace,
+                   log: Log) -> InputBlock:
+    """musicnn embeddings as an input block (tracks it could not read are left out of it);
+    the tag probabilities go to ``tags.parquet`` for the report."""
+    found, path = cached_collection_tags(workspace, tracks, config.audio.excerpt_spec(),
+                                         config.audio.musicnn_model, config.audio.musicnn_weights, log)
+    write_parquet(pd.DataFrame(found.tags, columns=found.tag_names).assign(track_id=tracks["track_id"].to_numpy()),
+                  workspace.track_tags)
+    usable = ok & found.ok
+    embeddings = np.where(usable[:, None], found.embeddings, 0.0).astype(np.float32)
+    return InputBlock({"X": embeddings}, usable, embeddings, path.stem)
 
 
 def _available(spec: RepresentationSpec, blocks: dict[str, InputBlock], specs: list[RepresentationSpec],

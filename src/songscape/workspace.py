@@ -106,6 +106,11 @@ class Workspace:
         return self.root / "k_selection.parquet"
 
     @property
+    def track_tags(self) -> Path:
+        """musicnn tag probabilities per track (`track_id` + one column per tag), when computed."""
+        return self.root / "tags.parquet"
+
+    @property
     def report_dir(self) -> Path:
         return self.root / "report"
 

@@ -130,7 +130,7 @@ class _RateColumn(ProgressColumn):
         return Text(f"{task.speed or 0.0:.1f} tracks/s")
 
 
-def _progress_bar() -> Progress:
+def progress_bar() -> Progress:
     """Tracks done, tracks/s and time left, on stderr; cleared when finished."""
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     _RateColumn(), TimeRemainingColumn(), console=Console(stderr=True),
@@ -199,7 +199,7 @@ def extract_collection(paths: list[str], settings: SpectralSettings,
     else:
         stats, mel = np.empty((n, n_stats), np.float32), np.empty(mel_shape, np.float32)
     duration_s, padded, errors = np.full(n, np.nan), np.zeros(n, dtype=bool), []
-    with _progress_bar() as bar:
+    with progress_bar() as bar:
         task = bar.add_task("extracting audio features", total=n)
         for row, result in enumerate(_results(jobs, cached, runner, cache_files)):
             stats[row] = result.stats if not result.error else np.nan

@@ -14,6 +14,7 @@ from songscape.cluster.metrics import EXTERNAL
 from songscape.report import gallery
 from songscape.report.figures import plot_metric_bars
 from songscape.report.tables import headline_metrics, summarize, to_latex, to_markdown
+from songscape.report.tags import cluster_tags
 from songscape.workspace import Workspace, write_text
 
 RUN_FILE = "run.json"
@@ -78,6 +79,16 @@ def _flags(results: pd.DataFrame) -> str:
     return _list_section("Flags", items) or "<p class='note'>No degenerate or supervised results.</p>"
 
 
+def _tags_section(workspace: Workspace, results: pd.DataFrame, label_columns: list[str]) -> str:
+    described = cluster_tags(workspace, results, label_columns)
+    if described is None:
+        return ""
+    title, table = described
+    return (f"<h2>Clusters by musicnn tags ({html.escape(title)}, first seed)</h2>"
+            "<p class='note'>Each cluster's tags whose mean probability is highest relative to the "
+            "whole collection (×2: twice as likely as usual).</p>" + _table(table))
+
+
 def _figures(figures: list[tuple[str, Path]]) -> str:
     return "".join(f"<figure>{_image(path, caption)}<figcaption>{html.escape(caption)}</figcaption></figure>"
                    for caption, path in figures)
@@ -132,6 +143,7 @@ def write_report(workspace: Workspace) -> Path:
         "pairwise ARI between seeds.</p>",
         *(f"<h2>{html.escape(title)}</h2>{_table(table)}" for title, table in tables.items()),
         _flags(results), _image(bars_path, "metric bars"),
+        _tags_section(workspace, results, label_columns),
         "<h2>Maps</h2>", _figures(gallery.latent_maps(workspace, results, tracks, label_columns,
                                                      list(map_methods))),
         "<h2>Cluster composition</h2>", _figures(gallery.compositions(workspace, results, tracks,
