@@ -90,3 +90,11 @@ def test_musicnn_input_in_a_run_with_tags_in_the_report(tiny_corpus: Path, tmp_p
     assert "Clusters by musicnn tags" in page and "(×" in page
     run_pipeline(config, CollectionSource(tiny_corpus.parent, tiny_corpus), tmp_path / "run", console)
     assert "musicnn features: reused" in console.export_text()
+
+
+def test_missing_weights_in_a_config_name_the_key(tmp_path: Path) -> None:
+    from songscape.config import ConfigError, validate_config
+
+    with pytest.raises(ConfigError, match="audio.musicnn_weights: .*musicnn weights file not found"):
+        validate_config({"representations": [{"name": "m", "kind": "raw", "input": "musicnn"}],
+                         "clusterers": [{"name": "kmeans"}], "audio": {"musicnn_weights": str(tmp_path / "x.npz")}})

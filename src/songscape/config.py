@@ -47,6 +47,13 @@ class AudioConfig(_Strict):
     musicnn_model: Literal["MTT_musicnn", "MSD_musicnn"] = "MTT_musicnn"
     musicnn_weights: Path | None = None
 
+    @field_validator("musicnn_weights")
+    @classmethod
+    def _weights_exist(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"musicnn weights file not found: {path}")
+        return path
+
     def excerpt_spec(self) -> ExcerptSpec:
         return ExcerptSpec(self.excerpt, self.excerpt_seconds, self.crops)
 
