@@ -91,6 +91,15 @@ def test_musicnn_input_in_a_run_with_tags_in_the_report(tiny_corpus: Path, tmp_p
     run_pipeline(config, CollectionSource(tiny_corpus.parent, tiny_corpus), tmp_path / "run", console)
     assert "musicnn features: reused" in console.export_text()
 
+    from songscape.library import assign
+
+    files = pd.read_parquet(tmp_path / "run" / "tracks.parquet")[["track_id", "path"]].head(5)
+    for algorithm in ("kmeans", "gmm"):  # new files land in the clusters they have in the run
+        table = assign(tmp_path / "run", [Path(p) for p in files["path"]], "musicnn-pca", algorithm)
+        labels = pd.read_parquet(tmp_path / "run" / "labels" / f"musicnn-pca__{algorithm}.parquet")
+        expected = labels.set_index("track_id").loc[files["track_id"], "seed_0"].to_numpy()
+        assert (table["status"] == "ok").all() and (table["cluster"].to_numpy() == expected).all()
+
 
 def test_missing_weights_in_a_config_name_the_key(tmp_path: Path) -> None:
     from songscape.config import ConfigError, validate_config

@@ -15,10 +15,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from songscape.audio.decode import DecodeError
 from songscape.audio.extract import extract_track
+from songscape.audio.musicnn import Musicnn
+from songscape.audio.tagging import file_tags
 from songscape.cluster.algorithms import assign_with_rule
 from songscape.cluster.metrics import NOISE
-from songscape.config import validate_config
+from songscape.config import AudioConfig, validate_config
 from songscape.experiment import MODEL_POSTERIOR
 from songscape.models import load_representation
 from songscape.models.base import CONFIG_FILE
@@ -165,23 +168,45 @@ def assign(run_dir: Path, files: list[Path], representation: str | None = None,
                            "posterior have); choose one with --algorithm")
     row = run.results[(run.results["representation"] == representation) & (run.results["seed"] == seed)].iloc[0]
     model_dir = run.workspace.root / "models" / str(row.get("model_dir", ""))
-    if row["input"] not in ("audio", "mel") or not (model_dir / CONFIG_FILE).exists():
-        raise LibraryError(f"{representation} is not a saved model on extracted audio "
-                           f"(input {row['input']}); assign needs one on audio statistics or log-mel patches")
+    if row["input"] not in ENCODABLE or not (model_dir / CONFIG_FILE).exists():
+        raise LibraryError(f"{representation} is not a saved model on extracted audio (input {row['input']}); "
+                           "assign needs one on audio statistics, log-mel patches or musicnn")
     if not json.loads((model_dir / CONFIG_FILE).read_text())["metadata"].get("input", "").startswith(
-            ("audio-", "mel-audio-")):
+            ("audio-", "mel-audio-", "musicnn-")):
         raise LibraryError(f"{representation} was trained on a feature table: new audio cannot be encoded")
     config = validate_config(yaml.safe_load(run.record["config_yaml"]))
-    extracted = [extract_track(str(path), config.audio.spectral(), config.audio.excerpt_spec()) for path in files]
-    usable = [i for i, features in enumerate(extracted) if not features.error]
+    features, errors = _audio_inputs(files, row["input"], config.audio)
+    usable = [i for i, error in enumerate(errors) if not error]
     clusters = np.full(len(files), NOISE, dtype=np.int64)
     if usable:
-        inputs = np.stack([extracted[i].mel if row["input"] == "mel" else extracted[i].stats for i in usable])
+        inputs = np.stack([features[i] for i in usable])
         model = load_representation(model_dir)
         if algorithm == MODEL_POSTERIOR:
             clusters[usable] = model.predict(inputs)
         else:
             clusters[usable] = assign_with_rule(read_npz(rule_file), model.transform(inputs))
     return pd.DataFrame({"file": [str(path) for path in files], "cluster": clusters,
-                         "status": ["skipped" if f.error else "ok" for f in extracted],
-                         "reason": [f.error or "" for f in extracted]})
+                         "status": ["skipped" if error else "ok" for error in errors], "reason": errors})
+
+
+ENCODABLE = ("audio", "mel", "musicnn")  # inputs that new audio files can be turned into
+
+
+def _audio_inputs(files: list[Path], input_name: str, audio: AudioConfig) -> tuple[list[np.ndarray | None], list[str]]:
+    """Each file as the model input ``input_name`` (statistics, log-mel patch or musicnn
+    embedding) with the run's audio settings, or None and the reason it failed."""
+    if input_name == "musicnn":
+        tagger = Musicnn(audio.musicnn_model, audio.musicnn_weights)
+        features, errors = [], []
+        for path in files:
+            try:
+                features.append(file_tags(tagger, path, audio.excerpt_spec()).embedding)
+                errors.append("")
+            except (DecodeError, OSError) as error:
+                features.append(None)
+                errors.append(str(error))
+        return features, errors
+    extracted = [extract_track(str(path), audio.spectral(), audio.excerpt_spec()) for path in files]
+    return ([f.mel if input_name == "mel" else f.stats for f in extracted], [f.error or "" for f in extracted])
+
+

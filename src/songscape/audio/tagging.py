@@ -19,7 +19,7 @@ import pandas as pd
 
 from songscape.audio.decode import DecodeError, ExcerptSpec, decode
 from songscape.audio.extract import progress_bar
-from songscape.audio.musicnn import SAMPLE_RATE, Musicnn
+from songscape.audio.musicnn import SAMPLE_RATE, Musicnn, TrackTags
 from songscape.workspace import Workspace, content_key, read_npz, write_npz
 
 EMBEDDING_SIZE = 200
@@ -40,6 +40,11 @@ class CollectionTags:
         return np.array([not error for error in self.errors])
 
 
+def file_tags(tagger: Musicnn, path: str | Path, excerpt: ExcerptSpec) -> TrackTags:
+    """musicnn over the excerpt of one audio file, decoded at 16 kHz (raises DecodeError)."""
+    return tagger.track(decode(Path(path), SAMPLE_RATE, excerpt).samples)
+
+
 def _track(tagger: Musicnn, path: str, excerpt: ExcerptSpec, cache_file: Path) -> tuple[np.ndarray, np.ndarray]:
     """(embedding, tags) of one file, from its cache file or computed and cached."""
     if cache_file.exists():
@@ -48,7 +53,7 @@ def _track(tagger: Musicnn, path: str, excerpt: ExcerptSpec, cache_file: Path) -
             return stored["embedding"], stored["tags"]
         except (OSError, ValueError, KeyError):
             pass  # damaged: compute again
-    result = tagger.track(decode(Path(path), SAMPLE_RATE, excerpt).samples)
+    result = file_tags(tagger, path, excerpt)
     write_npz(cache_file, embedding=result.embedding, tags=result.tags)
     return result.embedding, result.tags
 
