@@ -50,3 +50,31 @@ def test_early_stopping_keeps_best_epoch() -> None:
     assert len(model.history_) < 500
     losses = [row["val_loss"] for row in model.history_]
     assert len(losses) - 1 - losses.index(min(losses)) == 5
+
+
+def test_large_inputs_are_read_in_blocks_with_the_same_result(tmp_path, monkeypatch) -> None:
+    """Above the in-memory size, raw features and PCA read a memmap block by block (scaler
+    from block moments, incremental PCA) and agree with the in-memory fit."""
+    from numpy.lib.format import open_memmap
+
+    from songscape.models import baselines
+    from songscape.rows import RowView
+
+    rng = np.random.default_rng(0)
+    latent = rng.normal(size=(2500, 3)) * [5.0, 2.5, 1.2]  # three clearly separated directions
+    values = (latent @ rng.normal(size=(3, 30)) + 0.3 * rng.normal(size=(2500, 30))).reshape(2500, 6, 5)
+    values = (values + np.linspace(-3, 3, 6)[:, None]).astype(np.float32)
+    stored = open_memmap(tmp_path / "patches.npy", mode="w+", dtype=np.float32, shape=values.shape)
+    stored[:] = values
+    keep = np.arange(2500) % 7 != 0
+    in_memory_raw = baselines.RawFeatures().fit(values[keep])
+    in_memory_pca = baselines.PCARepresentation(n_components=3).fit(values[keep])
+    monkeypatch.setattr(baselines, "IN_MEMORY_VALUES", 1000)
+    view = RowView.select(stored, keep)
+    raw = baselines.RawFeatures().fit(view)
+    np.testing.assert_allclose(raw.transform(view), in_memory_raw.transform(values[keep]), atol=1e-5)
+    pca = baselines.PCARepresentation(n_components=3).fit(view)
+    codes, expected = pca.transform(view), in_memory_pca.transform(values[keep])
+    assert codes.shape == expected.shape == (int(keep.sum()), 3)
+    signs = np.sign((codes * expected).sum(axis=0))  # components are defined up to sign
+    np.testing.assert_allclose(codes * signs, expected, atol=1e-3)

@@ -1,16 +1,40 @@
-"""Baselines that need no training loop: standardized raw features and PCA."""
+"""Baselines that need no training loop: standardized raw features and PCA.
+
+Inputs larger than `IN_MEMORY_VALUES` (such as 100 000 memory-mapped log-mel patches of
+8 192 values) are read in blocks of rows: the scaler from pairwise block moments, PCA by
+incremental PCA, and the transform block by block, so memory stays bounded.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from sklearn.decomposition import PCA
+from sklearn.decomposition import PCA, IncrementalPCA
 
 from songscape.models.base import Representation, Standardizer, as_matrix
+from songscape.rows import CHUNK_ROWS
 from songscape.workspace import read_npz, write_npz
 
 STATE_FILE = "state.npz"
+IN_MEMORY_VALUES = 50_000_000  # 400 MB of float64; larger inputs are read in blocks of rows
+
+
+def _is_large(X: np.ndarray) -> bool:
+    return len(X) * int(np.prod(X.shape[1:])) > IN_MEMORY_VALUES
+
+
+def _row_blocks(X: np.ndarray, minimum: int = 1) -> Iterator[np.ndarray]:
+    """Consecutive blocks of `CHUNK_ROWS` rows as float64 matrices; the last block is merged
+    into the one before when it would have fewer than ``minimum`` rows."""
+    size = max(CHUNK_ROWS, minimum)
+    starts = list(range(0, len(X), size))
+    if len(starts) > 1 and len(X) - starts[-1] < minimum:
+        starts.pop()
+    for index, start in enumerate(starts):
+        stop = starts[index + 1] if index + 1 < len(starts) else len(X)
+        yield as_matrix(np.asarray(X[start:stop]))
 
 
 class RawFeatures(Representation):
@@ -23,7 +47,10 @@ class RawFeatures(Representation):
         self.scaler_ = Standardizer()
 
     def fit(self, X: np.ndarray) -> RawFeatures:
-        self.scaler_.fit(as_matrix(X))
+        if _is_large(X):
+            self.scaler_.fit_blocks(_row_blocks(X))
+        else:
+            self.scaler_.fit(as_matrix(X))
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:
@@ -50,6 +77,8 @@ class PCARepresentation(Representation):
         self.center_: np.ndarray | None = None
 
     def fit(self, X: np.ndarray) -> PCARepresentation:
+        if _is_large(X):
+            return self._fit_in_blocks(X)
         values = as_matrix(X)
         standardized = self.scaler_.fit(values).transform(values)
         n_components = min(self.n_components, *standardized.shape)
@@ -58,11 +87,22 @@ class PCARepresentation(Representation):
         self.components_, self.center_ = pca.components_, pca.mean_
         return self
 
+    def _fit_in_blocks(self, X: np.ndarray) -> PCARepresentation:
+        """Scaler and incremental PCA over blocks of rows (inputs beyond `IN_MEMORY_VALUES`)."""
+        n_components = min(self.n_components, len(X), int(np.prod(X.shape[1:])))
+        self.scaler_.fit_blocks(_row_blocks(X))
+        pca = IncrementalPCA(n_components=n_components)
+        for block in _row_blocks(X, minimum=n_components):
+            pca.partial_fit(self.scaler_.transform(block))
+        self.components_, self.center_ = pca.components_, pca.mean_
+        return self
+
     def transform(self, X: np.ndarray) -> np.ndarray:
         if self.components_ is None:
             raise RuntimeError("PCARepresentation is not fitted; call fit first")
-        standardized = self.scaler_.transform(as_matrix(X))
-        return ((standardized - self.center_) @ self.components_.T).astype(np.float32)
+        blocks = _row_blocks(X) if _is_large(X) else [as_matrix(X)]
+        return np.concatenate([((self.scaler_.transform(block) - self.center_) @ self.components_.T)
+                               .astype(np.float32) for block in blocks])
 
     def _save_state(self, directory: Path) -> None:
         write_npz(directory / STATE_FILE, mean=self.scaler_.mean, scale=self.scaler_.scale,
