@@ -28,10 +28,11 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
-from songscape.audio.decode import ExcerptSpec, decode
+from songscape.audio.decode import ExcerptSpec
 from songscape.audio.extract import extract_track
 from songscape.audio.features import SpectralSettings, stat_names
 from songscape.audio.musicnn import SAMPLE_RATE, Musicnn
+from songscape.audio.tagging import file_tags
 from songscape.collection import AUDIO_EXTENSIONS
 
 
@@ -77,8 +78,7 @@ def main() -> None:
         tagger = Musicnn(model)
         tagger.track(np.zeros(SAMPLE_RATE * 3, np.float32))  # warm-up
         started = time.perf_counter()
-        embeddings = np.stack([tagger.track(decode(Path(path), SAMPLE_RATE, excerpt).samples).embedding
-                               for path in paths])
+        embeddings = np.stack([file_tags(tagger, path, excerpt).embedding for path in paths])
         features[f"{model} (200)"] = (embeddings, time.perf_counter() - started)
     print("\n| representation | dims | 1-NN accuracy | silhouette of labels | K-Means ARI | clips/s |")
     print("|---|---:|---:|---:|---:|---:|")

@@ -81,7 +81,8 @@ class RepresentationSpec(_Strict):
     """One representation in the grid: a named estimator of ``kind`` fed one input block.
 
     Inputs: ``audio`` (feature statistics), ``mel`` (log-mel patches), ``musicnn`` (the
-    pretrained musicnn's 200-d embedding of each track), ``lyrics`` (lyric vectors), ``hybrid`` (audio and lyrics side by side, tracks with lyrics only) and
+    pretrained musicnn's 200-d embedding of each track), ``lyrics`` (lyric vectors),
+    ``hybrid`` (audio and lyrics side by side, tracks with lyrics only) and
     ``multimodal`` (audio, lyrics and the mask of tracks with lyrics, for ``mvae``).
     ``condition`` names the table column a ``cvae`` is conditioned on; results scored against
     that column are flagged as supervised.

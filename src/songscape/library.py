@@ -15,10 +15,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from songscape.audio.decode import DecodeError
 from songscape.audio.extract import extract_track
 from songscape.audio.musicnn import Musicnn
-from songscape.audio.tagging import file_tags
+from songscape.audio.tagging import tag_collection
 from songscape.cluster.algorithms import assign_with_rule
 from songscape.cluster.metrics import NOISE
 from songscape.config import AudioConfig, validate_config
@@ -196,16 +195,9 @@ def _audio_inputs(files: list[Path], input_name: str, audio: AudioConfig) -> tup
     """Each file as the model input ``input_name`` (statistics, log-mel patch or musicnn
     embedding) with the run's audio settings, or None and the reason it failed."""
     if input_name == "musicnn":
-        tagger = Musicnn(audio.musicnn_model, audio.musicnn_weights)
-        features, errors = [], []
-        for path in files:
-            try:
-                features.append(file_tags(tagger, path, audio.excerpt_spec()).embedding)
-                errors.append("")
-            except (DecodeError, OSError) as error:
-                features.append(None)
-                errors.append(str(error))
-        return features, errors
+        found = tag_collection([str(path) for path in files], audio.excerpt_spec(),
+                               Musicnn(audio.musicnn_model, audio.musicnn_weights))
+        return list(found.embeddings), found.errors
     extracted = [extract_track(str(path), audio.spectral(), audio.excerpt_spec()) for path in files]
     return ([f.mel if input_name == "mel" else f.stats for f in extracted], [f.error or "" for f in extracted])
 

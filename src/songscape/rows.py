@@ -50,10 +50,15 @@ class RowView:
         return values if dtype is None else values.astype(dtype)
 
 
-def chunks(values: np.ndarray | RowView, size: int = CHUNK_ROWS) -> Iterator[np.ndarray]:
-    """Consecutive blocks of at most ``size`` rows, each read into memory in turn."""
-    for start in range(0, len(values), size):
-        yield np.asarray(values[start:start + size])
+def chunks(values: np.ndarray | RowView, size: int = CHUNK_ROWS, minimum: int = 1) -> Iterator[np.ndarray]:
+    """Consecutive blocks of ``size`` rows (at least ``minimum``), each read into memory in
+    turn; a last block of fewer than ``minimum`` rows is merged into the one before."""
+    size = max(size, minimum)
+    starts = list(range(0, len(values), size))
+    if len(starts) > 1 and len(values) - starts[-1] < minimum:
+        starts.pop()
+    for start, stop in zip(starts, [*starts[1:], len(values)]):
+        yield np.asarray(values[start:stop])
 
 
 class LazyRows:

@@ -81,6 +81,16 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
         return {name: data[name] for name in data.files}
 
 
+def read_cached_npz(path: Path, names: tuple[str, ...]) -> dict[str, np.ndarray] | None:
+    """A per-track cache file with the arrays ``names``, or None when it is missing or damaged
+    (the caller computes it again)."""
+    try:
+        stored = read_npz(path)
+    except (OSError, ValueError):
+        return None
+    return stored if all(name in stored for name in names) else None
+
+
 class Workspace:
     """Paths of one run's artifacts under ``root`` (default ``./songscape-runs/<name>``)."""
 

@@ -38,7 +38,7 @@ from threadpoolctl import threadpool_limits
 
 from songscape.audio.decode import DecodeError, ExcerptSpec, decode
 from songscape.audio.features import SpectralSettings, stat_names, track_features
-from songscape.workspace import Workspace, atomic_path, content_key, read_npz, write_npz
+from songscape.workspace import Workspace, content_key, read_cached_npz, read_npz, write_npz
 
 if TYPE_CHECKING:
     from songscape.config import AudioConfig
@@ -107,18 +107,18 @@ def run_job(job: TrackJob) -> TrackFeatures:
     return extract_track(job.path, job.settings, job.excerpt)
 
 
+_CACHED = ("stats", "mel", "duration_s", "padded")
+
+
 def _to_cache(cache_file: Path, result: TrackFeatures) -> None:
-    with atomic_path(cache_file) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, stats=result.stats, mel=result.mel,
-                     duration_s=result.duration_s, padded=result.padded)
+    write_npz(cache_file, stats=result.stats, mel=result.mel, duration_s=np.asarray(result.duration_s),
+              padded=np.asarray(result.padded))
 
 
 def _from_cache(cache_file: Path) -> TrackFeatures | None:
-    try:
-        stored = read_npz(cache_file)
-    except (OSError, ValueError, KeyError):
-        return None  # missing or damaged: extract again
+    stored = read_cached_npz(cache_file, _CACHED)
+    if stored is None:
+        return None
     return TrackFeatures(stored["stats"], stored["mel"], float(stored["duration_s"]),
                          bool(stored["padded"]))
 
@@ -189,7 +189,7 @@ def extract_collection(paths: list[str], settings: SpectralSettings,
     cache_files = cache_files or [None] * len(paths)
     jobs = [TrackJob(path, settings, excerpt) for path in paths]
     cached = {index: found for index, cache in enumerate(cache_files)
-              if cache is not None and cache.exists() and (found := _from_cache(cache)) is not None}
+              if cache is not None and (found := _from_cache(cache)) is not None}
     n, n_stats = len(paths), len(stat_names(settings))
     mel_shape = (n, settings.n_mels, settings.patch_frames)
     if out_dir is not None:

@@ -20,7 +20,7 @@ import pandas as pd
 from songscape.audio.decode import DecodeError, ExcerptSpec, decode
 from songscape.audio.extract import progress_bar
 from songscape.audio.musicnn import SAMPLE_RATE, Musicnn, TrackTags
-from songscape.workspace import Workspace, content_key, read_npz, write_npz
+from songscape.workspace import Workspace, content_key, read_cached_npz, read_npz, write_npz
 
 EMBEDDING_SIZE = 200
 
@@ -45,31 +45,31 @@ def file_tags(tagger: Musicnn, path: str | Path, excerpt: ExcerptSpec) -> TrackT
     return tagger.track(decode(Path(path), SAMPLE_RATE, excerpt).samples)
 
 
-def _track(tagger: Musicnn, path: str, excerpt: ExcerptSpec, cache_file: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(embedding, tags) of one file, from its cache file or computed and cached."""
-    if cache_file.exists():
-        try:
-            stored = read_npz(cache_file)
-            return stored["embedding"], stored["tags"]
-        except (OSError, ValueError, KeyError):
-            pass  # damaged: compute again
+def _track(tagger: Musicnn, path: str, excerpt: ExcerptSpec, cache_file: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """(embedding, tags) of one file, from its cache file or computed (and cached when a
+    cache file is given)."""
+    stored = read_cached_npz(cache_file, ("embedding", "tags")) if cache_file else None
+    if stored is not None:
+        return stored["embedding"], stored["tags"]
     result = file_tags(tagger, path, excerpt)
-    write_npz(cache_file, embedding=result.embedding, tags=result.tags)
+    if cache_file:
+        write_npz(cache_file, embedding=result.embedding, tags=result.tags)
     return result.embedding, result.tags
 
 
-def tag_collection(paths: list[str], sha1s: list[str], excerpt: ExcerptSpec, tagger: Musicnn,
-                   cache_dir: Path) -> CollectionTags:
-    """musicnn over every file (cached per track in ``cache_dir``); never raises for bad audio."""
+def tag_collection(paths: list[str], excerpt: ExcerptSpec, tagger: Musicnn,
+                   cache_files: list[Path] | None = None) -> CollectionTags:
+    """musicnn over every file (cached per track in ``cache_files`` when given); never raises
+    for bad audio."""
     n = len(paths)
     embeddings = np.full((n, EMBEDDING_SIZE), np.nan, dtype=np.float32)
     tags = np.full((n, len(tagger.tag_names)), np.nan, dtype=np.float32)
     errors = [""] * n
     with progress_bar() as bar:
         task = bar.add_task(f"{tagger.model} embeddings", total=n)
-        for row, (path, sha1) in enumerate(zip(paths, sha1s)):
+        for row, (path, cache_file) in enumerate(zip(paths, cache_files or [None] * n)):
             try:
-                embeddings[row], tags[row] = _track(tagger, path, excerpt, cache_dir / sha1[:2] / f"{sha1}.npz")
+                embeddings[row], tags[row] = _track(tagger, path, excerpt, cache_file)
             except (DecodeError, OSError) as error:
                 errors[row] = str(error)
             bar.advance(task)
@@ -92,7 +92,8 @@ def cached_collection_tags(workspace: Workspace, tracks: pd.DataFrame, excerpt: 
     started = time.perf_counter()
     tagger = Musicnn(model, weights)
     cache_dir = workspace.root / "features" / "tracks" / f"musicnn-{settings_key}"
-    found = tag_collection(list(tracks["path"]), list(tracks["sha1"]), excerpt, tagger, cache_dir)
+    found = tag_collection(list(tracks["path"]), excerpt, tagger,
+                           [cache_dir / sha1[:2] / f"{sha1}.npz" for sha1 in tracks["sha1"]])
     write_npz(path, embeddings=found.embeddings, tags=found.tags, tag_names=np.array(found.tag_names),
               errors=np.array(found.errors, dtype=str), track_id=tracks["track_id"].to_numpy(dtype=str))
     log(f"musicnn features ({model}): {int(found.ok.sum())} of {len(tracks)} tracks in "

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.decomposition import PCA, IncrementalPCA
 
 from songscape.models.base import Representation, Standardizer, as_matrix
-from songscape.rows import CHUNK_ROWS
+from songscape.rows import chunks
 from songscape.workspace import read_npz, write_npz
 
 STATE_FILE = "state.npz"
@@ -26,15 +26,8 @@ def _is_large(X: np.ndarray) -> bool:
 
 
 def _row_blocks(X: np.ndarray, minimum: int = 1) -> Iterator[np.ndarray]:
-    """Consecutive blocks of `CHUNK_ROWS` rows as float64 matrices; the last block is merged
-    into the one before when it would have fewer than ``minimum`` rows."""
-    size = max(CHUNK_ROWS, minimum)
-    starts = list(range(0, len(X), size))
-    if len(starts) > 1 and len(X) - starts[-1] < minimum:
-        starts.pop()
-    for index, start in enumerate(starts):
-        stop = starts[index + 1] if index + 1 < len(starts) else len(X)
-        yield as_matrix(np.asarray(X[start:stop]))
+    """`rows.chunks` of X as float64 feature matrices (patches flattened)."""
+    return (as_matrix(block) for block in chunks(X, minimum=minimum))
 
 
 class RawFeatures(Representation):
