@@ -35,7 +35,8 @@ import soundfile as sf
 from threadpoolctl import threadpool_limits
 
 from songscape.audio.decode import ExcerptSpec
-from songscape.audio.extract import extract_collection, extract_track
+from songscape.audio.extract import extract_collection
+from songscape.audio.track import extract_track
 from songscape.audio.features import SpectralSettings
 from songscape.demo_synth import STYLES, render_track
 

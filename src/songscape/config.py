@@ -9,10 +9,6 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from songscape.audio.decode import ExcerptSpec
-from songscape.audio.distributed import dask_runner
-from songscape.audio.extract import JobRunner
-from songscape.audio.features import SpectralSettings
 from songscape.cluster.algorithms import CLUSTERERS
 from songscape.text.embed import LyricsSettings
 
@@ -53,13 +49,6 @@ class AudioConfig(_Strict):
         if path is not None and not path.is_file():
             raise ValueError(f"musicnn weights file not found: {path}")
         return path
-
-    def excerpt_spec(self) -> ExcerptSpec:
-        return ExcerptSpec(self.excerpt, self.excerpt_seconds, self.crops)
-
-    def spectral(self) -> SpectralSettings:
-        return SpectralSettings(self.sample_rate, self.n_fft, self.hop_length, self.n_mels,
-                                self.n_mfcc, self.patch_frames)
 
 
 class LyricsConfig(_Strict):
@@ -121,9 +110,10 @@ class ClustererSpec(_Strict):
 
 
 class DistributedConfig(_Strict):
-    """Where audio extraction runs: on the Dask scheduler at ``scheduler``
-    (``tcp://HOST:PORT``), on a local Dask cluster of ``workers`` processes, or (neither) on
-    the local process pool of ``audio.workers``. The features are the same either way."""
+    """Where the heavy per-item stages run (audio decoding, statistics and musicnn; e5 lyric
+    embeddings): on the Dask scheduler at ``scheduler`` (``tcp://HOST:PORT``), on a local
+    Dask cluster of ``workers`` processes, or (neither) on the local process pool of
+    ``audio.workers``. The features are the same either way."""
 
     scheduler: str | None = None
     workers: int | None = Field(None, ge=1)
@@ -136,10 +126,6 @@ class DistributedConfig(_Strict):
             raise ValueError(f"scheduler '{self.scheduler}' is not an address like tcp://HOST:PORT")
         return self
 
-    def runner(self) -> JobRunner | None:
-        """The Dask job runner, or None for the local pool."""
-        return dask_runner(self.scheduler, self.workers) if self.scheduler or self.workers else None
-
 
 class RunConfig(_Strict):
     """Everything a run needs besides its data."""
@@ -149,6 +135,8 @@ class RunConfig(_Strict):
     audio: AudioConfig = Field(default_factory=AudioConfig)
     lyrics: LyricsConfig = Field(default_factory=LyricsConfig)
     distributed: DistributedConfig = Field(default_factory=DistributedConfig)
+    # where PyTorch runs musicnn and the models: auto (CUDA when available), cpu or cuda
+    device: Literal["auto", "cpu", "cuda"] = "auto"
     representations: list[RepresentationSpec]
     clusterers: list[ClustererSpec]
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)

@@ -6,6 +6,7 @@ and reuses every artifact whose key still matches.
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from collections.abc import Callable
@@ -15,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from songscape.audio.extract import cached_audio_features
-from songscape.audio.tagging import cached_collection_tags
+from songscape.audio.extract import cached_audio_features, musicnn_spec
+from songscape.audio.tagging import CollectionTags
 from songscape.cluster.algorithms import Clustering, ClusteringError, cluster
 from songscape.cluster.metrics import NOISE, evaluate, stability
 from songscape.collection import Collection
@@ -24,7 +25,9 @@ from songscape.config import RepresentationSpec, RunConfig
 from songscape.models import REPRESENTATIONS, Representation, load_representation
 from songscape.models.base import CONFIG_FILE, Standardizer, as_matrix
 from songscape.rows import RowView
+from songscape.runners import runner_for
 from songscape.text.embed import cached_lyrics_features
+from songscape.threads import training_threads
 from songscape.workspace import Workspace, content_key, write_csv, write_npz, write_parquet
 
 Log = Callable[[str], None]
@@ -79,15 +82,18 @@ def _model_inputs(spec: RepresentationSpec, block: InputBlock, tracks: pd.DataFr
 
 
 def _fitted_model(spec: RepresentationSpec, seed: int, block: InputBlock, inputs: dict[str, np.ndarray],
-                  n_clusters: int | None, workspace: Workspace, log: Log,
+                  config: RunConfig, workspace: Workspace, log: Log,
                   ) -> tuple[Representation, float, bool, Path]:
     """The model for (spec, seed, inputs): loaded when saved before, else fitted and saved.
-    Models that cluster themselves (``predict``) get the run's k unless their params set one.
+    Models that cluster themselves (``predict``) get the run's k, and neural models the run's
+    device, unless their params set one.
     Returns the model, its fit time in seconds, whether it was reused and its folder."""
     cls = REPRESENTATIONS[spec.kind]
     params = dict(spec.params)
     if callable(getattr(cls, "predict", None)):
-        params.setdefault("n_components", n_clusters)
+        params.setdefault("n_components", config.n_clusters)
+    if "device" in inspect.signature(cls).parameters:
+        params.setdefault("device", config.device)
     model = cls(random_state=seed, **params)
     condition = list(map(str, inputs.get("condition", [])))
     key = content_key(spec.kind, model.get_params(), block.key, spec.condition, condition)  # defaults too
@@ -120,9 +126,11 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
     """
     ok = tracks["status"].to_numpy() == "ok"
     stats, stats_key, inputs = None, "", {}
+    runner = runner_for(config.distributed, config.audio.workers)
     if collection.has_audio:
-        audio, audio_path = cached_audio_features(workspace, tracks, config.audio, log,
-                                                  config.distributed.runner())
+        uses_musicnn = any(spec.input == "musicnn" for spec in config.representations)
+        audio, audio_path = cached_audio_features(workspace, tracks, config.audio, log, runner,
+                                                  musicnn_spec(config.audio, config.device) if uses_musicnn else None)
         tracks["duration_s"], tracks["padded"] = audio.duration_s, audio.padded
         failed = ok & ~audio.ok
         tracks.loc[failed, "reason"] = np.asarray(audio.errors, dtype=object)[failed]
@@ -132,8 +140,8 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
         # 8 192 values per track would cost O(n × 8 192) memory and say less)
         audio_stats = np.where(ok[:, None], audio.stats, 0.0).astype(np.float32)
         inputs["mel"] = InputBlock({"X": audio.mel}, ok, audio_stats, f"mel-{audio_path.name}")
-        if any(spec.input == "musicnn" for spec in config.representations):
-            inputs["musicnn"] = _musicnn_block(config, tracks, ok, workspace, log)
+        if audio.tags is not None:
+            inputs["musicnn"] = _musicnn_block(audio.tags, tracks, ok, workspace, f"musicnn-{audio_path.name}")
     if collection.features is not None:
         stats, stats_key = collection.features, f"table-{collection.features_key}"
     tracks["status"] = np.where(ok, "ok", "skipped")
@@ -144,7 +152,7 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
         raise PipelineError(f"none of the {len(tracks)} tracks can be analysed; first: "
                             f"{_named(first['track_id'], first['path'])}: {first['reason']}")
     lyrics, lyrics_path = cached_lyrics_features(workspace, list(tracks["lyrics"]),
-                                                 config.lyrics.settings(), log)
+                                                 config.lyrics.settings(), log, runner)
     with_lyrics = ok & lyrics.has_lyrics
     inputs["lyrics"] = single_block(lyrics.vectors, with_lyrics, lyrics_path.name)
     if stats is not None:
@@ -158,17 +166,15 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
     return inputs
 
 
-def _musicnn_block(config: RunConfig, tracks: pd.DataFrame, ok: np.ndarray, workspace: Workspace,
-                   log: Log) -> InputBlock:
-    """musicnn embeddings as an input block (tracks it could not read are left out of it);
+def _musicnn_block(found: CollectionTags, tracks: pd.DataFrame, ok: np.ndarray, workspace: Workspace,
+                   key: str) -> InputBlock:
+    """musicnn embeddings as an input block (tracks it could not read are skipped already);
     the tag probabilities go to ``tags.parquet`` for the report."""
-    found, path = cached_collection_tags(workspace, tracks, config.audio.excerpt_spec(),
-                                         config.audio.musicnn_model, config.audio.musicnn_weights, log)
     write_parquet(pd.DataFrame(found.tags, columns=found.tag_names).assign(track_id=tracks["track_id"].to_numpy()),
                   workspace.track_tags)
     usable = ok & found.ok
     embeddings = np.where(usable[:, None], found.embeddings, 0.0).astype(np.float32)
-    return InputBlock({"X": embeddings}, usable, embeddings, path.stem)
+    return InputBlock({"X": embeddings}, usable, embeddings, key)
 
 
 def _available(spec: RepresentationSpec, blocks: dict[str, InputBlock], specs: list[RepresentationSpec],
@@ -276,7 +282,7 @@ def _run_representation(spec: RepresentationSpec, block: InputBlock, tracks: pd.
     labels_by_algorithm: dict[str, dict[str, np.ndarray]] = {}
     for seed in config.seeds:
         model, fit_seconds, was_reused, model_dir = _fitted_model(spec, seed, block, inputs,
-                                                                  config.n_clusters, workspace, log)
+                                                                  config, workspace, log)
         counts["reused" if was_reused else "trained"] += 1
         covered = model.transform(**inputs)
         embedding = np.zeros((len(usable), covered.shape[1]), dtype=np.float32)
@@ -336,8 +342,9 @@ def run_experiment(config: RunConfig, collection: Collection, workspace: Workspa
             continue
         if spec.input not in common_spaces:
             common_spaces[spec.input] = _common_space(block, ok)
-        spec_rows, spec_k_rows = _run_representation(spec, block, tracks, common_spaces[spec.input],
-                                                     ok, config, scoring, workspace, counts, log)
+        with training_threads():
+            spec_rows, spec_k_rows = _run_representation(spec, block, tracks, common_spaces[spec.input],
+                                                         ok, config, scoring, workspace, counts, log)
         rows += spec_rows
         k_rows += spec_k_rows
         log(f"{spec.name}: {len(config.seeds)} seed(s) done")

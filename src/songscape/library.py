@@ -15,12 +15,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from songscape.audio.extract import extract_track
-from songscape.audio.musicnn import Musicnn
-from songscape.audio.tagging import tag_collection
+from songscape.audio.extract import excerpt_spec, extract_collection, musicnn_spec, spectral_settings
 from songscape.cluster.algorithms import assign_with_rule
 from songscape.cluster.metrics import NOISE
-from songscape.config import AudioConfig, validate_config
+from songscape.config import RunConfig, validate_config
 from songscape.experiment import MODEL_POSTERIOR
 from songscape.models import load_representation
 from songscape.models.base import CONFIG_FILE
@@ -174,7 +172,7 @@ def assign(run_dir: Path, files: list[Path], representation: str | None = None,
             ("audio-", "mel-audio-", "musicnn-")):
         raise LibraryError(f"{representation} was trained on a feature table: new audio cannot be encoded")
     config = validate_config(yaml.safe_load(run.record["config_yaml"]))
-    features, errors = _audio_inputs(files, row["input"], config.audio)
+    features, errors = _audio_inputs(files, row["input"], config)
     usable = [i for i, error in enumerate(errors) if not error]
     clusters = np.full(len(files), NOISE, dtype=np.int64)
     if usable:
@@ -191,14 +189,16 @@ def assign(run_dir: Path, files: list[Path], representation: str | None = None,
 ENCODABLE = ("audio", "mel", "musicnn")  # inputs that new audio files can be turned into
 
 
-def _audio_inputs(files: list[Path], input_name: str, audio: AudioConfig) -> tuple[list[np.ndarray | None], list[str]]:
+def _audio_inputs(files: list[Path], input_name: str, config: RunConfig) -> tuple[list[np.ndarray], list[str]]:
     """Each file as the model input ``input_name`` (statistics, log-mel patch or musicnn
-    embedding) with the run's audio settings, or None and the reason it failed."""
-    if input_name == "musicnn":
-        found = tag_collection([str(path) for path in files], audio.excerpt_spec(),
-                               Musicnn(audio.musicnn_model, audio.musicnn_weights))
-        return list(found.embeddings), found.errors
-    extracted = [extract_track(str(path), audio.spectral(), audio.excerpt_spec()) for path in files]
-    return ([f.mel if input_name == "mel" else f.stats for f in extracted], [f.error or "" for f in extracted])
+    embedding) with the run's audio settings, and the reason where it failed ("" where not)."""
+    audio = config.audio
+    musicnn = musicnn_spec(audio, config.device) if input_name == "musicnn" else None
+    found = extract_collection([str(path) for path in files], spectral_settings(audio), excerpt_spec(audio),
+                               audio.workers, musicnn=musicnn)
+    arrays = {"audio": found.stats, "mel": found.mel}
+    chosen = found.tags.embeddings if found.tags is not None else arrays[input_name]
+    return list(chosen), found.errors
+
 
 

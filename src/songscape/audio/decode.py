@@ -132,8 +132,18 @@ def _read_pyav(path: Path, spec: ExcerptSpec) -> tuple[np.ndarray, int, float]:
     return np.concatenate(pieces), rate, duration
 
 
-def decode(path: Path, sample_rate: int, spec: ExcerptSpec = ExcerptSpec()) -> Decoded:
-    """The excerpt of ``path`` given by ``spec`` as mono float32 at ``sample_rate``."""
+@dataclass(frozen=True)
+class SourceExcerpt:
+    """The excerpt's samples at the file's own rate, before resampling; decoded once and
+    resampled to every rate a stage needs (`at_rate`)."""
+
+    samples: np.ndarray
+    rate: int
+    duration_s: float
+
+
+def read_excerpt(path: Path, spec: ExcerptSpec = ExcerptSpec()) -> SourceExcerpt:
+    """The excerpt of ``path`` given by ``spec`` as mono float32 at the file's own rate."""
     path = Path(path)
     try:
         if path.stat().st_size == 0:
@@ -157,8 +167,15 @@ def decode(path: Path, sample_rate: int, spec: ExcerptSpec = ExcerptSpec()) -> D
         raise DecodeError("no audio samples")
     if len(mono) < MIN_SECONDS * rate:
         raise DecodeError(f"too short ({len(mono)} samples; at least {MIN_SECONDS} s needed)")
-    if rate != sample_rate:
-        mono = soxr.resample(mono, rate, sample_rate)
+    return SourceExcerpt(mono, rate, duration)
+
+
+def at_rate(source: SourceExcerpt, sample_rate: int, spec: ExcerptSpec = ExcerptSpec()) -> Decoded:
+    """The excerpt resampled to ``sample_rate`` and padded (by repetition) to the excerpt's
+    length when the track is shorter."""
+    mono = source.samples
+    if source.rate != sample_rate:
+        mono = soxr.resample(mono, source.rate, sample_rate)
     mono = np.ascontiguousarray(mono, dtype=np.float32)
     if not np.isfinite(mono.sum()):
         raise DecodeError("audio contains NaN or infinite samples")
@@ -166,4 +183,9 @@ def decode(path: Path, sample_rate: int, spec: ExcerptSpec = ExcerptSpec()) -> D
     padded = wanted is not None and len(mono) < wanted - 1
     if padded:
         mono = np.pad(mono, (0, wanted - len(mono)), mode="wrap")
-    return Decoded(mono, sample_rate, duration, padded)
+    return Decoded(mono, sample_rate, source.duration_s, padded)
+
+
+def decode(path: Path, sample_rate: int, spec: ExcerptSpec = ExcerptSpec()) -> Decoded:
+    """The excerpt of ``path`` given by ``spec`` as mono float32 at ``sample_rate``."""
+    return at_rate(read_excerpt(path, spec), sample_rate, spec)

@@ -1,12 +1,14 @@
-"""Audio features for a whole collection: a parallel map of one pure function over tracks.
+"""Audio features of a whole collection in one pass per track, on a runner.
 
-Each track's result is cached under its content hash and the settings, written as soon as it
-arrives, so an interrupted run resumes where it stopped. The tracks run on a local process pool
-or, through `songscape.audio.distributed`, on a Dask cluster; either way every track is
-computed by the same function with one BLAS thread, so the features are identical. The collection's
-features are streamed into `.npy` memmaps in `tracks.parquet` row order, so memory stays
-bounded whatever the collection size. A track that fails (cannot be decoded, silent, too short,
-unreadable) is marked skipped with its reason; the others go on.
+Each track is decoded once by one worker, which computes the statistics, the log-mel patch
+and, when the run uses it, musicnn (`songscape.audio.track`). Each part is cached per track
+under the file's content hash and its settings as soon as it arrives, so an interrupted run
+resumes where it stopped and a job asks only for the parts still missing. Tracks run on a
+local process pool or a Dask cluster (`songscape.runners`), always with one thread per
+worker, so the features are the same wherever they were computed. Statistics and mel patches
+are streamed into `.npy` memmaps in `tracks.parquet` row order, so memory stays bounded. A
+track that fails (cannot be decoded, silent, too short, unreadable, musicnn failed) is marked
+skipped with its reason; the others go on.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,88 +24,63 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from numpy.lib.format import open_memmap
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
-from threadpoolctl import threadpool_limits
 
-from songscape.audio.decode import DecodeError, ExcerptSpec, decode
-from songscape.audio.features import SpectralSettings, stat_names, track_features
+from songscape.audio.decode import ExcerptSpec
+from songscape.audio.features import SpectralSettings, stat_names
+from songscape.audio.musicnn import TrackTags
+from songscape.audio.tagging import (
+    TAGS_FILE,
+    CollectionTags,
+    musicnn_key,
+    read_track_tags,
+    write_track_tags,
+)
+from songscape.audio.track import MusicnnSpec, TrackFeatures, TrackJob, failed_track, run_job, tagger
+from songscape.progress import stage
+from songscape.runners import Runner, local_runner
+from songscape.threads import choose_device
 from songscape.workspace import Workspace, content_key, read_cached_npz, read_npz, write_npz
 
 if TYPE_CHECKING:
     from songscape.config import AudioConfig
 
-_SILENCE_PEAK = 1e-5  # -100 dBFS
 STATS_FILE, MEL_FILE, META_FILE = "stats.npy", "mel.npy", "tracks.npz"
 
 
-@dataclass(frozen=True)
-class TrackFeatures:
-    """One track's features, or the reason it has none."""
-
-    stats: np.ndarray | None
-    mel: np.ndarray | None
-    duration_s: float
-    padded: bool = False
-    error: str = ""
+def spectral_settings(audio: AudioConfig) -> SpectralSettings:
+    """The analysis settings of a run's audio config."""
+    return SpectralSettings(audio.sample_rate, audio.n_fft, audio.hop_length, audio.n_mels,
+                            audio.n_mfcc, audio.patch_frames)
 
 
-@dataclass(frozen=True)
-class TrackJob:
-    """What a worker needs for one track."""
-
-    path: str
-    settings: SpectralSettings
-    excerpt: ExcerptSpec
+def excerpt_spec(audio: AudioConfig) -> ExcerptSpec:
+    """The excerpt of a run's audio config."""
+    return ExcerptSpec(audio.excerpt, audio.excerpt_seconds, audio.crops)
 
 
-# runs the pending jobs somewhere and yields their results in job order
-JobRunner = Callable[[list[TrackJob]], Iterator[TrackFeatures]]
+def musicnn_spec(audio: AudioConfig, device: str = "auto") -> MusicnnSpec:
+    """The musicnn of a run's audio config, on ``device`` (``auto``: CUDA when available)."""
+    weights = str(audio.musicnn_weights) if audio.musicnn_weights else None
+    chosen = choose_device(device)
+    return MusicnnSpec(audio.musicnn_model, weights, chosen, in_worker=chosen == "cpu")
 
 
 @dataclass
 class CollectionFeatures:
     """Features of every track in row order (memmaps when read from disk); rows of skipped
-    tracks hold NaN statistics and an error."""
+    tracks hold NaN statistics and an error. ``tags`` holds musicnn's results when computed."""
 
     stats: np.ndarray  # (n, n_stats)
     mel: np.ndarray  # (n, n_mels, patch_frames)
     duration_s: np.ndarray  # (n,)
     padded: np.ndarray  # (n,) bool
     errors: list[str]
-    computed: int = 0  # tracks extracted in this call; the rest came from the per-track cache
+    computed: int = 0  # tracks decoded in this call; the rest came from the per-track cache
+    tags: CollectionTags | None = None
 
     @property
     def ok(self) -> np.ndarray:
         return np.array([not e for e in self.errors])
-
-
-def extract_track(path: str, settings: SpectralSettings, excerpt: ExcerptSpec = ExcerptSpec()) -> TrackFeatures:
-    """Decode ``path``, cut the excerpt and compute its features; never raises for bad audio."""
-    try:
-        decoded = decode(Path(path), settings.sample_rate, excerpt)
-        if len(decoded.samples) < settings.n_fft:
-            raise DecodeError(f"too short ({len(decoded.samples)} samples after decoding)")
-        if max(decoded.samples.max(), -decoded.samples.min()) < _SILENCE_PEAK:
-            raise DecodeError("silent (peak below -100 dBFS)")
-        stats, mel = track_features(decoded.samples, settings)
-        return TrackFeatures(stats, mel, decoded.duration_s, decoded.padded)
-    except (DecodeError, OSError) as error:
-        return TrackFeatures(None, None, float("nan"), error=str(error))
-
-
-def run_job(job: TrackJob) -> TrackFeatures:
-    """Extract one track (what every runner executes, with one BLAS thread)."""
-    return extract_track(job.path, job.settings, job.excerpt)
 
 
 _CACHED = ("stats", "mel", "duration_s", "padded")
@@ -123,94 +99,97 @@ def _from_cache(cache_file: Path) -> TrackFeatures | None:
                          bool(stored["padded"]))
 
 
-class _RateColumn(ProgressColumn):
-    """Tracks per second."""
-
-    def render(self, task: Task) -> Text:
-        return Text(f"{task.speed or 0.0:.1f} tracks/s")
-
-
-def progress_bar() -> Progress:
-    """Tracks done, tracks/s and time left, on stderr; cleared when finished."""
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    _RateColumn(), TimeRemainingColumn(), console=Console(stderr=True),
-                    transient=True)
+def _track_tags(result: TrackFeatures, musicnn: MusicnnSpec) -> TrackTags:
+    """musicnn's result for a computed track: from the worker, or run here on the device."""
+    if result.musicnn is not None:
+        return result.musicnn
+    return tagger(musicnn).track_patches(result.musicnn_patches)
 
 
-def single_threaded() -> None:
-    """Worker set-up: one BLAS/OpenMP thread each, or the workers fight over the cores (and
-    a different thread count would change the last bits of the matrix products)."""
-    threadpool_limits(1)
+@dataclass
+class _Plan:
+    """Per track: what the cache already holds and the job for the rest (None: nothing to do)."""
+
+    stats: dict[int, TrackFeatures]
+    tags: dict[int, TrackTags]
+    jobs: dict[int, TrackJob]
 
 
-def local_runner(workers: int | None = None) -> JobRunner:
-    """Jobs on a local process pool of ``workers`` processes (default: all cores), or in this
-    process when there is one worker or few jobs."""
-    workers = workers or os.cpu_count() or 1
-
-    def run(pending: list[TrackJob]) -> Iterator[TrackFeatures]:
-        if workers == 1 or len(pending) < 8:
-            with threadpool_limits(1):
-                yield from map(run_job, pending)
-            return
-        with ProcessPoolExecutor(max_workers=workers, initializer=single_threaded) as pool:
-            yield from pool.map(run_job, pending, chunksize=2)
-
-    return run
-
-
-def _results(jobs: list[TrackJob], cached: dict[int, TrackFeatures], runner: JobRunner,
-             cache_files: list[Path | None]) -> Iterator[TrackFeatures]:
-    """Results in job order: cached ones directly, the rest from ``runner``, each cached as it
-    arrives."""
-    computed = runner([job for index, job in enumerate(jobs) if index not in cached])
-    for index in range(len(jobs)):
-        if index in cached:
-            yield cached[index]
-            continue
-        result = next(computed)
-        if cache_files[index] is not None and not result.error:
-            _to_cache(cache_files[index], result)
-        yield result
+def _plan(paths: list[str], settings: SpectralSettings, excerpt: ExcerptSpec, musicnn: MusicnnSpec | None,
+          cache_files: list[Path | None], musicnn_cache_files: list[Path | None]) -> _Plan:
+    stats = {index: found for index, cache in enumerate(cache_files)
+             if cache is not None and (found := _from_cache(cache)) is not None}
+    tags = ({index: found for index, cache in enumerate(musicnn_cache_files)
+             if cache is not None and (found := read_track_tags(cache)) is not None} if musicnn else {})
+    jobs = {}
+    for index, path in enumerate(paths):
+        wants_musicnn = musicnn is not None and index not in tags
+        if index not in stats or wants_musicnn:
+            jobs[index] = TrackJob(path, None if index in stats else settings, excerpt,
+                                   musicnn if wants_musicnn else None)
+    return _Plan(stats, tags, jobs)
 
 
 def extract_collection(paths: list[str], settings: SpectralSettings,
                        excerpt: ExcerptSpec = ExcerptSpec(), workers: int | None = None,
                        cache_files: list[Path] | None = None,
-                       out_dir: Path | None = None, runner: JobRunner | None = None) -> CollectionFeatures:
-    """Features of every path, on ``runner`` (default: a local pool of ``workers`` processes,
-    all cores when not given).
+                       out_dir: Path | None = None, runner: Runner | None = None,
+                       musicnn: MusicnnSpec | None = None,
+                       musicnn_cache_files: list[Path] | None = None) -> CollectionFeatures:
+    """Features of every path (and musicnn's when ``musicnn`` is given), on ``runner``
+    (default: a local pool of ``workers`` processes, all cores when not given).
 
-    With ``cache_files`` (one per path), tracks already cached are read back instead of
-    extracted and new results are cached as they arrive. With ``out_dir``, statistics and
-    mel patches are written into `.npy` memmaps there instead of being held in memory.
+    With ``cache_files`` / ``musicnn_cache_files`` (one per path), parts already cached are
+    read back instead of computed and new results are cached as they arrive. With
+    ``out_dir``, statistics and mel patches are written into `.npy` memmaps there instead of
+    being held in memory.
     """
     runner = runner or local_runner(workers)
-    cache_files = cache_files or [None] * len(paths)
-    jobs = [TrackJob(path, settings, excerpt) for path in paths]
-    cached = {index: found for index, cache in enumerate(cache_files)
-              if cache is not None and (found := _from_cache(cache)) is not None}
-    n, n_stats = len(paths), len(stat_names(settings))
-    mel_shape = (n, settings.n_mels, settings.patch_frames)
+    n = len(paths)
+    plan = _plan(paths, settings, excerpt, musicnn, cache_files or [None] * n, musicnn_cache_files or [None] * n)
+    n_stats, mel_shape = len(stat_names(settings)), (n, settings.n_mels, settings.patch_frames)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         stats = open_memmap(out_dir / STATS_FILE, mode="w+", dtype=np.float32, shape=(n, n_stats))
         mel = open_memmap(out_dir / MEL_FILE, mode="w+", dtype=np.float32, shape=mel_shape)
     else:
         stats, mel = np.empty((n, n_stats), np.float32), np.empty(mel_shape, np.float32)
-    duration_s, padded, errors = np.full(n, np.nan), np.zeros(n, dtype=bool), []
-    with progress_bar() as bar:
-        task = bar.add_task("extracting audio features", total=n)
-        for row, result in enumerate(_results(jobs, cached, runner, cache_files)):
-            stats[row] = result.stats if not result.error else np.nan
-            mel[row] = result.mel if not result.error else 0.0
-            duration_s[row], padded[row] = result.duration_s, result.padded
-            errors.append(result.error)
-            bar.advance(task)
+    duration_s, padded, errors = np.full(n, np.nan), np.zeros(n, dtype=bool), [""] * n
+    tags = CollectionTags.empty(n, tagger(musicnn).tag_names) if musicnn else None
+    computed = runner(run_job, list(plan.jobs.values()), failed_track)
+    with stage("audio features" + (f" + {musicnn.model}" if musicnn else ""), n) as advance:
+        for row in range(n):
+            result = next(computed) if row in plan.jobs else None
+            if result is not None and not result.error and musicnn and row not in plan.tags:
+                try:
+                    plan.tags[row] = _track_tags(result, musicnn)
+                except (RuntimeError, ValueError) as error:
+                    result = failed_track(f"musicnn failed: {error}")
+                else:
+                    if musicnn_cache_files:
+                        write_track_tags(musicnn_cache_files[row], plan.tags[row])
+            if result is not None and result.error:
+                errors[row] = result.error
+                stats[row], mel[row] = np.nan, 0.0
+                if tags is not None:
+                    tags.errors[row] = result.error
+                advance(1)
+                continue
+            if row not in plan.stats:
+                plan.stats[row] = result
+                if cache_files:
+                    _to_cache(cache_files[row], result)
+            track = plan.stats.pop(row)
+            stats[row], mel[row] = track.stats, track.mel
+            duration_s[row], padded[row] = track.duration_s, track.padded
+            if tags is not None:
+                found = plan.tags.pop(row)
+                tags.embeddings[row], tags.tags[row] = found.embedding, found.tags
+            advance(1)
     if out_dir is not None:
         stats.flush()
         mel.flush()
-    return CollectionFeatures(stats, mel, duration_s, padded, errors, computed=n - len(cached))
+    return CollectionFeatures(stats, mel, duration_s, padded, errors, computed=len(plan.jobs), tags=tags)
 
 
 def _track_cache_files(workspace: Workspace, sha1s: list[str], settings_key: str) -> list[Path]:
@@ -221,21 +200,24 @@ def _track_cache_files(workspace: Workspace, sha1s: list[str], settings_key: str
 def read_collection_features(directory: Path) -> CollectionFeatures:
     """Collection features written by `cached_audio_features`, with memmapped arrays."""
     meta = read_npz(directory / META_FILE)
+    tags = CollectionTags.read(directory / TAGS_FILE) if (directory / TAGS_FILE).exists() else None
     return CollectionFeatures(np.load(directory / STATS_FILE, mmap_mode="r"),
                               np.load(directory / MEL_FILE, mmap_mode="r"),
-                              meta["duration_s"], meta["padded"], [str(e) for e in meta["errors"]])
+                              meta["duration_s"], meta["padded"], [str(e) for e in meta["errors"]], tags=tags)
 
 
 def cached_audio_features(workspace: Workspace, tracks: pd.DataFrame, audio: AudioConfig,
-                          log: Callable[[str], None] = print,
-                          runner: JobRunner | None = None) -> tuple[CollectionFeatures, Path]:
-    """Features of ``tracks`` from ``features/audio-<key>/``, extracting what is missing
-    first (resuming from the per-track cache, on ``runner``: default a local pool of
-    ``audio.workers`` processes) when no folder matches these settings and these file
-    contents."""
-    settings, excerpt = audio.spectral(), audio.excerpt_spec()
+                          log: Callable[[str], None] = print, runner: Runner | None = None,
+                          musicnn: MusicnnSpec | None = None) -> tuple[CollectionFeatures, Path]:
+    """Features of ``tracks`` (with musicnn's when ``musicnn`` is given) from
+    ``features/audio-<key>/``, computing what is missing first (resuming from the per-track
+    caches, on ``runner``: default a local pool of ``audio.workers`` processes) when no folder
+    matches these settings and these file contents."""
+    settings, excerpt = spectral_settings(audio), excerpt_spec(audio)
     settings_key = content_key("audio", asdict(settings), asdict(excerpt))
-    key = content_key(settings_key, list(zip(tracks["track_id"], tracks["sha1"])))
+    contents = list(zip(tracks["track_id"], tracks["sha1"]))
+    tags_key = musicnn_key(musicnn, excerpt) if musicnn else None
+    key = content_key(settings_key, tags_key, contents) if tags_key else content_key(settings_key, contents)
     directory = workspace.audio_features(key)
     if (directory / META_FILE).exists():
         log(f"audio features: reused {directory.relative_to(workspace.root)}")
@@ -243,16 +225,22 @@ def cached_audio_features(workspace: Workspace, tracks: pd.DataFrame, audio: Aud
     started = time.perf_counter()
     building = directory.with_name(f".{directory.name}.{os.getpid()}.tmp")
     shutil.rmtree(building, ignore_errors=True)
+    sha1s = list(tracks["sha1"])
     features = extract_collection(list(tracks["path"]), settings, excerpt, audio.workers,
-                                  _track_cache_files(workspace, list(tracks["sha1"]), settings_key),
-                                  out_dir=building, runner=runner)
+                                  _track_cache_files(workspace, sha1s, settings_key), out_dir=building,
+                                  runner=runner, musicnn=musicnn,
+                                  musicnn_cache_files=(_track_cache_files(workspace, sha1s, f"musicnn-{tags_key}")
+                                                       if tags_key else None))
+    track_ids = tracks["track_id"].to_numpy(dtype=str)
+    if features.tags is not None:
+        features.tags.write(building / TAGS_FILE, track_ids)
     write_npz(building / META_FILE, duration_s=features.duration_s, padded=features.padded,
               errors=np.array(features.errors, dtype=str), names=np.array(stat_names(settings)),
-              track_id=tracks["track_id"].to_numpy(dtype=str))
+              track_id=track_ids)
     shutil.rmtree(directory, ignore_errors=True)
     os.replace(building, directory)
     elapsed = time.perf_counter() - started
-    log(f"audio features: {features.computed} tracks extracted, "
+    log(f"audio features{' + ' + musicnn.model if musicnn else ''}: {features.computed} tracks extracted, "
         f"{len(tracks) - features.computed} from the per-track cache, in {elapsed:.1f} s "
         f"→ {directory.relative_to(workspace.root)}")
     return read_collection_features(directory), directory

