@@ -13,8 +13,8 @@ file, the cut songscape makes) and real lyrics:
 - **musicnn GFLOP/s** on one core (FLOPs counted by PyTorch's FlopCounterMode) against a
   one-thread float32 matmul, and the front-end's share of the compute limit (cores × matmul
   rate / FLOPs per clip);
-- **e5 lyric embeddings**, texts/s: batches on the process pool against one text at a time in
-  this process (the former path, PyTorch's OpenMP runtime loaded);
+- **e5 lyric embeddings**, texts/s: texts on the process pool (one thread each) against one text
+  at a time in this process (the former path, PyTorch's OpenMP runtime loaded);
 - **training** a VAE on a 1 000 × 57 table with the thread policy (one PyTorch thread) and
   with PyTorch's default threads.
 With ``--load``, each measurement of the new paths is repeated while another process keeps
@@ -44,7 +44,7 @@ from songscape.audio.track import MusicnnSpec
 from songscape.collection import AUDIO_EXTENSIONS
 from songscape.models import REPRESENTATIONS
 from songscape.runners import local_runner
-from songscape.text.embed import LyricsSettings, _e5_model, e5_vectors, embed_texts
+from songscape.text.embed import LyricsSettings, _e5_model, e5_vectors, embed_text
 from songscape.text.normalize import normalize_lyrics
 from songscape.threads import training_threads
 
@@ -75,6 +75,7 @@ def musicnn_rates(patches: int = 30) -> tuple[float, float, float]:
     child process set up as a worker is (one thread, allocator guard)."""
     code = f"""
 import time, torch
+from torch.utils.flop_counter import FlopCounterMode
 from songscape.threads import worker_setup
 worker_setup()
 from songscape.audio.musicnn import Musicnn, N_MELS, PATCH_FRAMES
@@ -101,7 +102,7 @@ print(counter.get_total_flops() / 1e9, counter.get_total_flops() / 1e9 / seconds
 
 def e5_former(texts: list[str], chunk_tokens: int) -> None:
     for text in texts:  # one text per call, whatever threads the loaded OpenMP runtime has
-        embed_texts(((text,), chunk_tokens))
+        embed_text((text, chunk_tokens))
 
 
 def e5_parallel(texts: list[str], settings: LyricsSettings) -> None:
@@ -171,6 +172,7 @@ def main() -> None:
     with busy_core(True):
         loaded = {"audio front-end (one pass)": (timed(lambda: one_pass(paths)), new),
                   "e5 (pool)": (timed(lambda: e5_parallel(texts, settings)), e5_new),
+                  "e5 (former path: one at a time here)": (timed(lambda: e5_former(texts, settings.chunk_tokens)), e5_old),
                   "VAE fit, thread policy": (fit_vae(True), fit_policy),
                   "VAE fit, default threads": (fit_vae(False), fit_default)}
     print(f"\nwith another process busy on one of {CORES} cores:\n| stage | idle s | loaded s | slowdown |\n|---|---|---|---|")

@@ -114,10 +114,10 @@ def test_e5_vectors_are_cached_per_text(tmp_path, monkeypatch: pytest.MonkeyPatc
     first = embed.e5_vectors(["আমার সোনার বাংলা", "country roads take me home"], settings, tmp_path)
     assert len(list(tmp_path.rglob("*.npy"))) == 2
 
-    def refuse(job: tuple[tuple[str, ...], int]) -> np.ndarray:
+    def refuse(job: tuple[str, int]) -> np.ndarray:
         raise AssertionError(f"recomputed {job[0]!r}")
 
-    monkeypatch.setattr(embed, "embed_texts", refuse)
+    monkeypatch.setattr(embed, "embed_text", refuse)
     again = embed.e5_vectors(["আমার সোনার বাংলা", "country roads take me home"], settings, tmp_path)
     assert np.array_equal(first, again)
 
@@ -145,5 +145,5 @@ def test_e5_in_parallel_workers_equals_one_text_at_a_time() -> None:
     settings = LyricsSettings(method="e5", chunk_tokens=16)  # several chunks per text
     pooled = embed.e5_vectors(texts, settings, runner=local_runner(2))
     with single_thread():
-        alone = np.vstack([embed.embed_texts(((text,), 16)) for text in texts])
+        alone = np.vstack([embed.embed_text((text, 16)) for text in texts])
     np.testing.assert_allclose(pooled, alone, atol=1e-6)
