@@ -19,6 +19,8 @@ x = 6.55 (any loud passage); here the log-mel is computed in float32.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -82,17 +84,32 @@ class _FoldedNorm(nn.Module):
 
 
 class _FrontEndBranch(nn.Module):
-    """Conv (ReLU) → batch norm → max over frequency; ``time_padding`` (before, after) frames."""
+    """Conv (ReLU) → batch norm → max over frequency; ``time_padding`` (before, after) frames.
+
+    ReLU and the norm's per-channel affine map are monotone, so the maximum over frequency
+    comes from the largest conv value where the norm's scale is positive and from the smallest
+    where it is negative. `fold_signs` negates the filters of the negative channels, so one
+    max over the conv output serves every channel and the ReLU and the norm run on the reduced
+    output only (the same floats: negation is exact, rounding monotone; the full-size ReLU and
+    affine passes took a fifth of musicnn's time).
+    """
 
     def __init__(self, filters: int, kernel: tuple[int, int], time_padding: tuple[int, int]) -> None:
         super().__init__()
         self.conv = nn.Conv2d(1, filters, kernel)
         self.norm = _FoldedNorm(filters, axis=1)
+        self.register_buffer("sign", torch.ones(filters))
         self.time_padding = time_padding
 
+    def fold_signs(self) -> None:
+        """Negate the filters whose norm scale is negative (after loading the weights)."""
+        self.sign.copy_(torch.where(self.norm.scale >= 0, 1.0, -1.0))
+        self.conv.weight.data.mul_(self.sign.view(-1, 1, 1, 1))
+        self.conv.bias.data.mul_(self.sign)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (batch, 1, frames, bands)
-        padded = functional.pad(x, (0, 0, *self.time_padding))
-        return self.norm(functional.relu(self.conv(padded))).amax(dim=3)  # (batch, filters, frames)
+        signed_max = self.conv(functional.pad(x, (0, 0, *self.time_padding))).amax(dim=3)
+        return self.norm(functional.relu(signed_max * self.sign.view(1, -1, 1)))  # (batch, filters, frames)
 
 
 class MusicnnNet(nn.Module):
@@ -136,6 +153,7 @@ class MusicnnNet(nn.Module):
         for branch, (_, conv, norm) in zip(self.frontend, _TIMBRAL + _TEMPORAL):
             conv2d(branch.conv, conv)
             branch.norm.load(weights, norm)
+            branch.fold_signs()
         for conv, norm, (conv_name, norm_name) in zip(self.midend, self.midend_norms, _MIDEND):
             kernel = weights[f"{conv_name}/kernel"][:, :, 0, :]  # (7, in, out): 1 channel, `in` bands wide
             conv.weight.data.copy_(torch.from_numpy(kernel.transpose(2, 1, 0)))
@@ -188,7 +206,7 @@ class Musicnn:
     def predict_patches(self, log_mel_patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Tag probabilities (n, tags) and penultimate features (n, 200) of log-mel patches."""
         tags, embeddings = [], []
-        with torch.inference_mode():
+        with torch.inference_mode(), _denormals_flushed():
             for start in range(0, len(log_mel_patches), self.batch_size):
                 batch = torch.from_numpy(np.ascontiguousarray(log_mel_patches[start:start + self.batch_size],
                                                               dtype=np.float32)).to(self.device)
@@ -204,6 +222,18 @@ class Musicnn:
     def track_patches(self, log_mel_patches: np.ndarray) -> TrackTags:
         """A whole track given as its log-mel patches (`patches`)."""
         return TrackTags(*self.predict_patches(log_mel_patches))
+
+
+@contextmanager
+def _denormals_flushed() -> Iterator[None]:
+    """Tiny (denormal) floats as zero while the network runs: the CPU handles them slowly
+    (measured: about 10% of musicnn's time); the change is below 1e-37. Restored after, so
+    nothing else computed in the process changes."""
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
 
 
 @lru_cache(maxsize=4)
