@@ -29,10 +29,10 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
 from songscape.audio.decode import ExcerptSpec
-from songscape.audio.track import extract_track
 from songscape.audio.features import SpectralSettings, stat_names
 from songscape.audio.musicnn import SAMPLE_RATE, Musicnn
 from songscape.audio.tagging import file_tags
+from songscape.audio.track import extract_track
 from songscape.collection import AUDIO_EXTENSIONS
 
 

@@ -36,8 +36,8 @@ from threadpoolctl import threadpool_limits
 
 from songscape.audio.decode import ExcerptSpec
 from songscape.audio.extract import extract_collection
-from songscape.audio.track import extract_track
 from songscape.audio.features import SpectralSettings
+from songscape.audio.track import extract_track
 from songscape.demo_synth import STYLES, render_track
 
 SETTINGS = SpectralSettings()

@@ -106,8 +106,8 @@ def extraction_throughput(clips: int, scratch: Path) -> None:
 
     from songscape.audio.decode import ExcerptSpec
     from songscape.audio.extract import extract_collection
-    from songscape.runners import dask_runner, local_runner
     from songscape.audio.features import SpectralSettings
+    from songscape.runners import dask_runner, local_runner
 
     paths = [str(p) for p in write_clips(scratch / "clips", clips, 30.0, 22050)]
     settings, excerpt = SpectralSettings(), ExcerptSpec()

@@ -7,8 +7,8 @@ import soundfile as sf
 
 from songscape.audio.decode import ExcerptSpec
 from songscape.audio.extract import cached_audio_features, extract_collection
-from songscape.audio.track import extract_track
 from songscape.audio.features import SpectralSettings
+from songscape.audio.track import extract_track
 from songscape.config import AudioConfig
 from songscape.workspace import Workspace, file_sha1
 from tests.audio_fixtures import tone, write_unknown_codec_wav

@@ -11,7 +11,6 @@ from typing import NoReturn, Optional, TypeVar
 import typer
 from rich.console import Console
 
-from songscape.runners import DistributedError
 from songscape.cluster.algorithms import ClusteringError
 from songscape.collection import CollectionError
 from songscape.config import ConfigError, load_config, preset, with_overrides
@@ -19,6 +18,7 @@ from songscape.demo import DemoSettings, write_demo_corpus
 from songscape.experiment import PipelineError
 from songscape.library import LibraryError, assign, similar, write_playlists
 from songscape.pipeline import CollectionSource, rebuild_map, rebuild_report, run_pipeline
+from songscape.runners import DistributedError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Map and cluster music collections from audio and lyrics.")
