@@ -85,7 +85,13 @@ def run(
     id_column: Optional[str] = typer.Option(None, help="Column that names each track (its file, or its "
                                             "row in the feature table)."),
     lyrics_column: Optional[str] = typer.Option(None, help="Table column holding the lyrics."),
-    label_columns: Optional[str] = typer.Option(None, help="Comma-separated label columns to score against."),
+    label_columns: Optional[str] = typer.Option(None, "--label-columns", "--labels",
+                                                help="Comma-separated label columns to score against "
+                                                "(table columns or tags such as genre)."),
+    exclude: Optional[list[str]] = typer.Option(None, help="Leave out files or folders matching this glob "
+                                                "(e.g. '*.wav', 'Podcasts'); repeatable."),
+    min_duration: Optional[float] = typer.Option(None, min=0, help="Skip files shorter than this (seconds)."),
+    max_duration: Optional[float] = typer.Option(None, min=0, help="Skip files longer than this (seconds)."),
     scheduler: Optional[str] = typer.Option(None, help="Extract audio on this Dask scheduler "
                                             "(tcp://HOST:PORT; needs songscape[distributed])."),
     workers: Optional[int] = typer.Option(None, min=1, help="Extract audio on a local Dask cluster of "
@@ -110,7 +116,8 @@ def run(
         if scheduler or workers:
             overrides["distributed"] = {"scheduler": scheduler, "workers": workers}
         config = with_overrides(config, **overrides)
-        source = CollectionSource(audio, table, id_column, lyrics_column, features)
+        source = CollectionSource(audio, table, id_column, lyrics_column, features, tuple(exclude or ()),
+                                  (min_duration, max_duration))
         _, report = run_pipeline(config, source, workspace or DEFAULT_RUNS / name, console)
     except _USER_ERRORS as error:
         _fail(error)

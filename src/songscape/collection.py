@@ -25,19 +25,17 @@ from songscape.feature_table import (
     FeatureTableError,
     read_feature_table,
 )
+from songscape.scan import AUDIO_EXTENSIONS, Scan, scan_audio
+from songscape.tags import LYRICS_SIDECARS, TAG_COLUMNS, FileTags, read_file_tags
 from songscape.text.language import detect_language
 from songscape.text.normalize import normalize_lyrics
 from songscape.workspace import file_sha1
 
-AUDIO_EXTENSIONS = frozenset(
-    {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aiff", ".aif", ".wma"}
-)
-LYRICS_SIDECARS = (".lrc", ".txt")
 MATCH_COLUMN_CANDIDATES = ("path", "file", "filename", "file_name", "audio_path", "audio",
                            "track_id", "id")
 LYRICS_COLUMN_CANDIDATES = ("lyrics", "lyric", "text")
 NOT_LABELS = frozenset({"track_id", "id", "path", "file", "filename", "file_name", "audio_path",
-                        "audio", "title", "song", "artist", "album", "lyrics", "lyric", "text",
+                        "audio", "title", "song", "artist", "album", "albumartist", "date", "lyrics", "lyric", "text",
                         "sha1", "status", "reason", "duration_s", "padded", "language_detected",
                         "language_confidence", "script"})
 MAX_LABEL_VALUES = 50
@@ -67,17 +65,18 @@ class Collection:
     features_key: str = ""
 
 
-def find_audio_files(directory: Path) -> list[Path]:
-    """Audio files under ``directory`` (recursive, sorted by relative path)."""
+def find_audio_files(directory: Path, exclude: tuple[str, ...] = ()) -> Scan:
+    """Audio files under ``directory`` (recursive, following links, sorted by path under it)
+    and the entries that could not be used; an error when there is none."""
     directory = Path(directory)
     if not directory.is_dir():
         raise CollectionError(f"{directory}: audio folder does not exist")
-    files = sorted(p for p in directory.rglob("*")
-                   if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
-    if not files:
+    scan = scan_audio(directory, exclude)
+    if not scan.files:
         kinds = ", ".join(sorted(e.lstrip(".") for e in AUDIO_EXTENSIONS))
-        raise CollectionError(f"{directory}: no audio files found ({kinds})")
-    return files
+        left_out = f"; {scan.excluded} left out by --exclude" if scan.excluded else ""
+        raise CollectionError(f"{directory}: no audio files found ({kinds}){left_out}")
+    return scan
 
 
 def _decode_text(path: Path) -> str:
@@ -129,7 +128,7 @@ class _FileIndex:
     """Looks up audio files by relative path, file name or stem."""
 
     def __init__(self, root: Path, files: list[Path]) -> None:
-        self.root = root.resolve()
+        self.root = root.absolute()
         self.by_relative = {self.relative(p): p for p in files}
         self.by_name: dict[str, list[Path]] = {}
         self.by_stem: dict[str, list[Path]] = {}
@@ -138,14 +137,15 @@ class _FileIndex:
             self.by_stem.setdefault(p.stem, []).append(p)
 
     def relative(self, path: Path) -> str:
-        return path.resolve().relative_to(self.root).as_posix()
+        """The path under the folder as the user sees it (links not resolved)."""
+        return path.absolute().relative_to(self.root).as_posix()
 
     def find(self, value: str) -> Path | None:
         value = value.replace("\\", "/").strip()
         if not value:
             return None
         as_path = PurePosixPath(value)
-        if Path(value).is_absolute() and Path(value).resolve().is_relative_to(self.root):
+        if Path(value).is_absolute() and Path(value).is_relative_to(self.root):
             value = self.relative(Path(value))
         candidates = [self.by_relative.get(value.removeprefix("./"))]
         for index, key in ((self.by_name, as_path.name), (self.by_stem, value),
@@ -241,13 +241,26 @@ class _Track:
     path: str = ""
     sha1: str = ""
     audio: Path | None = None
+    tags: FileTags = field(default_factory=FileTags)
 
 
-def _tracks_from_audio(audio_dir: Path) -> tuple[list[_Track], _FileIndex]:
-    files = find_audio_files(audio_dir)
-    index = _FileIndex(audio_dir, files)
-    tracks = [_Track(str(PurePosixPath(index.relative(f)).with_suffix("")), str(f.resolve()),
-                     file_sha1(f), f) for f in files]
+def _tracks_from_audio(audio_dir: Path, exclude: tuple[str, ...], warnings: list[str],
+                       ) -> tuple[list[_Track], _FileIndex]:
+    """A track per audio file (path as the user sees it, content hash, tags); entries that
+    cannot be used and unreadable tags go to ``warnings``."""
+    scan = find_audio_files(audio_dir, exclude)
+    warnings += [f"skipped {problem}" for problem in scan.problems]
+    if scan.excluded:
+        warnings.append(f"{scan.excluded} files or folders left out by --exclude")
+    index = _FileIndex(audio_dir, scan.files)
+    tracks = []
+    for file in scan.files:
+        relative = index.relative(file)
+        tags = read_file_tags(file)
+        if tags.error:
+            warnings.append(f"{relative}: {tags.error}; its tags are ignored")
+        tracks.append(_Track(str(PurePosixPath(relative).with_suffix("")), str(file.absolute()),
+                             file_sha1(file), file, tags))
     return tracks, index
 
 
@@ -290,12 +303,13 @@ def _first_present(frame: pd.DataFrame, candidates: tuple[str, ...]) -> str | No
 
 
 def _primary_tracks(audio_dir: Path | None, frame: pd.DataFrame, table: Path | None,
-                    feature_table: FeatureTable | None, id_column: str | None,
+                    feature_table: FeatureTable | None, id_column: str | None, exclude: tuple[str, ...],
+                    warnings: list[str],
                     ) -> tuple[list[_Track], Callable[[str], int | None], _FileIndex | None]:
     """The tracks (audio files, else feature rows, else table rows), a lookup from a table
     value to a track's position, and the file index when there is audio."""
     if audio_dir is not None:
-        tracks, index = _tracks_from_audio(Path(audio_dir))
+        tracks, index = _tracks_from_audio(Path(audio_dir), exclude, warnings)
         position = {track.audio: i for i, track in enumerate(tracks)}
         return tracks, lambda value: position.get(index.find(value)), index
     if feature_table is not None:
@@ -329,14 +343,18 @@ def _table_rows(frame: pd.DataFrame, table: Path, tracks: list[_Track], find: Ca
 def load_collection(audio_dir: Path | None = None, table: Path | None = None, *,
                     features: Path | None = None, id_column: str | None = None,
                     lyrics_column: str | None = None,
-                    label_columns: list[str] | None = None) -> Collection:
+                    label_columns: list[str] | None = None, exclude: tuple[str, ...] = (),
+                    duration_range: tuple[float | None, float | None] = (None, None)) -> Collection:
     """Gather a collection from any of: a folder of audio files, a lyrics/metadata ``table`` and
     a precomputed ``features`` table.
 
     Tracks are the audio files when a folder is given, else the feature table's rows, else the
     table's rows (a lyrics-only collection). The table is matched to them by path, file name or
     id, the feature table by its id column (exact value or file stem). The table's other
-    columns are kept as metadata (a CVAE can be conditioned on them).
+    columns are kept as metadata (a CVAE can be conditioned on them). Audio files also bring
+    their own tags (title, artist, album, genre, …, lyrics), which the table overrides per
+    column; ``exclude`` globs leave files out, and files whose duration lies outside
+    ``duration_range`` (seconds, either end open) are skipped with the reason.
     """
     if audio_dir is None and table is None and features is None:
         raise CollectionError("nothing to read: give an audio folder, a table or a feature table")
@@ -346,7 +364,7 @@ def load_collection(audio_dir: Path | None = None, table: Path | None = None, *,
     if features is not None:
         own_id = id_column if table is None else None  # --id-column names the table's column
         feature_table = _read_features(features, own_id, label_columns)
-    tracks, find, index = _primary_tracks(audio_dir, frame, table, feature_table, id_column)
+    tracks, find, index = _primary_tracks(audio_dir, frame, table, feature_table, id_column, exclude, warnings)
     rows_without_file: list[str] = []
     feature_rows: list[int | None] = [None] * len(tracks)
     if feature_table is not None and (audio_dir is not None or table is not None):
@@ -368,15 +386,20 @@ def load_collection(audio_dir: Path | None = None, table: Path | None = None, *,
         lyrics_source = (_column(frame, lyrics_column, table) if lyrics_column
                          else _first_present(frame, LYRICS_COLUMN_CANDIDATES))
     metadata = feature_table.metadata if feature_table is not None else pd.DataFrame()
-    labels = _labels(frame, metadata, label_columns, lyrics_source, table or features)
+    tag_frame = pd.DataFrame([{column: track.tags.values.get(column, "") for column in TAG_COLUMNS}
+                              for track in tracks], columns=list(TAG_COLUMNS))
+    labels = _labels([frame.reset_index(drop=True), metadata, tag_frame], label_columns, lyrics_source,
+                     table or features or audio_dir)
     frame_rows, metadata_rows = frame.to_dict("records"), metadata.to_dict("records")  # once, not per row
     records = [_record(track, None if table_rows[i] is None else frame_rows[table_rows[i]],
                        None if feature_rows[i] is None else metadata_rows[feature_rows[i]],
                        lyrics_source, labels, warnings) for i, track in enumerate(tracks)]
-    for record, row in zip(records, feature_rows):
-        reason = _unusable(record, row, feature_table, has_audio=audio_dir is not None)
+    for record, row, track in zip(records, feature_rows, tracks):
+        reason = (_unusable(record, row, feature_table, has_audio=audio_dir is not None)
+                  or _outside(track.tags.duration_s, duration_range))
         if reason:
             record.update(status="skipped", reason=reason)
+    warnings += merge_label_spellings(records, labels)
     files_without_row = ([index.relative(t.audio) for t, row in zip(tracks, table_rows) if row is None]
                          if index is not None and table is not None else [])
     values = None
@@ -403,29 +426,79 @@ def _unusable(record: dict[str, object], feature_row: int | None, feature_table:
     return ""
 
 
-def _labels(frame: pd.DataFrame, metadata: pd.DataFrame, requested: list[str] | None,
-            lyrics_source: str | None, source: Path) -> list[str]:
-    """The label columns: the requested ones (each must exist and be filled somewhere), or
-    those inferred from the table and the feature table's text columns."""
-    combined = pd.concat([frame.reset_index(drop=True), metadata.drop(
-        columns=[c for c in metadata.columns if c in frame.columns])], axis=1)
+def _outside(duration_s: float | None, duration_range: tuple[float | None, float | None]) -> str:
+    """Why a file's duration is outside the accepted range ("" when inside or unknown)."""
+    shortest, longest = duration_range
+    if duration_s is None:
+        return ""
+    if shortest is not None and duration_s < shortest:
+        return f"shorter than --min-duration ({duration_s:.1f} s < {shortest:g} s)"
+    if longest is not None and duration_s > longest:
+        return f"longer than --max-duration ({duration_s:.1f} s > {longest:g} s)"
+    return ""
+
+
+def _labels(sources: list[pd.DataFrame], requested: list[str] | None, lyrics_source: str | None,
+            source: Path | None) -> list[str]:
+    """The label columns: the requested ones (each must exist in the table, the feature
+    table's text columns or the files' tags, and be filled somewhere), or those inferred from
+    each of them (a table column wins over a tag of the same name)."""
+    taken: set[str] = set()
+    distinct = []
+    for frame in sources:
+        distinct.append(frame.drop(columns=[c for c in frame.columns if c.lower() in taken]))
+        taken |= {c.lower() for c in frame.columns}
     if requested is None:
-        return infer_label_columns(combined, exclude={lyrics_source or ""})
-    labels = [_column(combined, column, source) for column in requested]
-    for column in labels:
-        if (combined[column] == "").all():
+        found = [column for frame in distinct for column in infer_label_columns(frame, exclude={lyrics_source or ""})]
+        return list(dict.fromkeys(found))
+    labels = []
+    for column in requested:
+        frame = next((f for f in distinct if column.lower() in {c.lower() for c in f.columns}), None)
+        if frame is None:
+            known = sorted({c for f in distinct for c in f.columns if (f[c] != "").any()})
+            raise CollectionError(f"{source}: label column '{column}' not found (columns and tags: {', '.join(known)})")
+        name = _column(frame, column, source)
+        if (frame[name] == "").all():
             raise CollectionError(f"{source}: label column '{column}' is empty in every row")
+        labels.append(name)
     return labels
+
+
+def _label_key(value: str) -> str:
+    return " ".join(value.split()).casefold()
+
+
+def merge_label_spellings(records: list[dict[str, object]], labels: list[str]) -> list[str]:
+    """Label values that differ only in case or spacing ("Rock", "rock ") become the most
+    common spelling; returns one notice per merge."""
+    notices = []
+    for column in labels:
+        spellings: dict[str, dict[str, int]] = {}
+        for record in records:
+            value = record.get(column)
+            if isinstance(value, str) and value:
+                counts = spellings.setdefault(_label_key(value), {})
+                counts[value] = counts.get(value, 0) + 1
+        chosen = {key: max(sorted(counts), key=counts.get) for key, counts in spellings.items() if len(counts) > 1}
+        for record in records:
+            value = record.get(column)
+            if isinstance(value, str) and _label_key(value) in chosen:
+                record[column] = chosen[_label_key(value)]
+        notices += [f"label '{column}': {', '.join(repr(v) for v in sorted(spellings[key]))} merged as {name!r}"
+                    for key, name in chosen.items()]
+    return notices
 
 
 def _record(track: _Track, table_row: dict | None, feature_metadata: dict | None,
             lyrics_source: str | None, labels: list[str], warnings: list[str]) -> dict[str, object]:
     """One row of ``tracks.parquet``: the track, its lyrics and language, labels, metadata
     (its table row, over its feature row's text columns) and status."""
-    values = {**(feature_metadata or {}), **(table_row or {})}
+    values: dict[str, object] = dict(track.tags.values)
+    for given in (feature_metadata or {}, table_row or {}):  # a filled table cell overrides the tag
+        values.update({column: value for column, value in given.items() if value not in ("", None) or column not in values})
     lyrics = str(values.get(lyrics_source, "")) if lyrics_source else ""
     if not lyrics and track.audio is not None:
-        lyrics = _sidecar_lyrics(track.audio, warnings)
+        lyrics = _sidecar_lyrics(track.audio, warnings) or track.tags.lyrics
     track_id = str(values.get("track_id") or track.track_id)
     record: dict[str, object] = {"track_id": track_id, "path": track.path, "sha1": track.sha1,
                                  "lyrics": lyrics}

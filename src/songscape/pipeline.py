@@ -29,6 +29,8 @@ class CollectionSource:
     id_column: str | None = None
     lyrics_column: str | None = None
     features: Path | None = None
+    exclude: tuple[str, ...] = ()  # globs of files and folders to leave out
+    duration_range: tuple[float | None, float | None] = (None, None)  # seconds; None: open
 
 
 def _describe_collection(collection: Collection, console: Console) -> None:
@@ -78,7 +80,8 @@ def run_pipeline(config: RunConfig, source: CollectionSource, workspace_root: Pa
     collection = load_collection(source.audio_dir, source.table, features=source.features,
                                  id_column=source.id_column,
                                  lyrics_column=source.lyrics_column,
-                                 label_columns=config.label_columns)
+                                 label_columns=config.label_columns, exclude=source.exclude,
+                                 duration_range=source.duration_range)
     _describe_collection(collection, console)
     workspace = Workspace(workspace_root)
     write_text(workspace.root / "config.yaml", config.to_yaml())
@@ -88,6 +91,7 @@ def run_pipeline(config: RunConfig, source: CollectionSource, workspace_root: Pa
         "audio_dir": str(source.audio_dir) if source.audio_dir else None,
         "table": str(source.table) if source.table else None,
         "features": str(source.features) if source.features else None,
+        "exclude": list(source.exclude), "duration_range": list(source.duration_range),
         "label_columns": outcome.label_columns,
         "rows_without_file": collection.rows_without_file,
         "files_without_row": collection.files_without_row, "warnings": collection.warnings,
