@@ -18,6 +18,7 @@ from songscape.demo import DemoSettings, write_demo_corpus
 from songscape.experiment import PipelineError
 from songscape.library import LibraryError, assign, similar, write_playlists
 from songscape.pipeline import CollectionSource, rebuild_map, rebuild_report, run_pipeline
+from songscape.report.figures import FigureSkipped
 from songscape.runners import DistributedError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -25,7 +26,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 console = Console(width=None if sys.stdout.isatty() else 160)  # no wrapping when piped
 DEFAULT_RUNS = Path("songscape-runs")
 T = TypeVar("T")
-_USER_ERRORS = (CollectionError, ConfigError, PipelineError, ClusteringError, LibraryError, DistributedError)
+_USER_ERRORS = (CollectionError, ConfigError, PipelineError, ClusteringError, LibraryError, DistributedError,
+                FigureSkipped)
 
 
 def _fail(error: Exception) -> NoReturn:

@@ -31,6 +31,7 @@ from songscape.threads import training_threads
 from songscape.workspace import Workspace, content_key, write_csv, write_npz, write_parquet
 
 Log = Callable[[str], None]
+MIN_TRACKS = 3  # fewer cannot be clustered into two or more groups and scored
 
 
 class PipelineError(RuntimeError):
@@ -161,8 +162,9 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
         hybrid = _hybrid(stats, ok, lyrics.vectors, with_lyrics)
         both_key = f"{stats_key}-{lyrics_path.name}"
         inputs["hybrid"] = single_block(hybrid, with_lyrics, f"hybrid-{both_key}")
-        multimodal = {"audio": stats, "lyrics": lyrics.vectors, "lyrics_mask": lyrics.has_lyrics}
-        inputs["multimodal"] = InputBlock(multimodal, ok, hybrid, f"multimodal-{both_key}")
+        if with_lyrics.any():  # the multimodal VAE learns how lyrics and audio relate
+            multimodal = {"audio": stats, "lyrics": lyrics.vectors, "lyrics_mask": lyrics.has_lyrics}
+            inputs["multimodal"] = InputBlock(multimodal, ok, hybrid, f"multimodal-{both_key}")
     return inputs
 
 
@@ -193,7 +195,8 @@ def _available(spec: RepresentationSpec, blocks: dict[str, InputBlock], specs: l
             return moved
         log(f"{spec.name}: no audio in this collection; the same model on lyrics runs as {twin}")
         return None
-    log(f"{spec.name}: skipped, this collection has no {spec.input} input")
+    why = {"multimodal": "no track has both audio and lyrics", "mel": "no audio", "musicnn": "no audio"}
+    log(f"{spec.name}: skipped, this collection has no {spec.input} input ({why.get(spec.input, 'not given')})")
     return None
 
 
@@ -321,6 +324,8 @@ def run_experiment(config: RunConfig, collection: Collection, workspace: Workspa
     tracks = collection.tracks.copy()
     blocks = _feature_blocks(config, collection, tracks, workspace, log)
     ok = tracks["status"].to_numpy() == "ok"
+    if ok.sum() < MIN_TRACKS:
+        raise PipelineError(f"only {ok.sum()} tracks can be analysed; clustering needs at least {MIN_TRACKS}")
     if config.n_clusters is not None and ok.sum() < config.n_clusters:
         raise PipelineError(f"only {ok.sum()} tracks can be analysed, fewer than k = {config.n_clusters}")
     label_columns = config.label_columns if config.label_columns is not None else collection.label_columns
@@ -337,7 +342,7 @@ def run_experiment(config: RunConfig, collection: Collection, workspace: Workspa
             continue
         block = blocks[spec.input]
         covered = int(block.usable[ok].sum())
-        if covered < max(3, config.n_clusters or 0):
+        if covered < max(MIN_TRACKS, config.n_clusters or 0):
             log(f"{spec.name}: only {covered} tracks have {spec.input} features; skipped")
             continue
         if spec.input not in common_spaces:

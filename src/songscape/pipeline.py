@@ -15,6 +15,7 @@ from songscape.config import RunConfig
 from songscape.experiment import RunOutcome, run_experiment
 from songscape.library import SavedRun
 from songscape.report.explorer import write_map
+from songscape.report.figures import FigureSkipped
 from songscape.report.summary import RUN_FILE, write_report
 from songscape.report.tables import headline_metrics, summarize
 from songscape.workspace import Workspace, write_text
@@ -100,7 +101,10 @@ def run_pipeline(config: RunConfig, source: CollectionSource, workspace_root: Pa
     console.print(f"models: {outcome.models_trained} trained, {outcome.models_reused} reused")
     console.print(results_table(outcome))
     report = write_report(workspace)
-    write_map(workspace, outcome.label_columns)
+    try:
+        write_map(workspace, outcome.label_columns)
+    except FigureSkipped as reason:
+        console.print(f"[yellow]map skipped[/yellow]: {reason}")
     return outcome, report
 
 

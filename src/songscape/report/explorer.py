@@ -20,7 +20,8 @@ import soundfile as sf
 
 from songscape.audio.decode import DecodeError, ExcerptSpec, decode
 from songscape.report.gallery import layout
-from songscape.report.tables import best_result
+from songscape.report.figures import FigureSkipped
+from songscape.report.tables import ranked_results
 from songscape.workspace import Workspace, write_text
 
 CLIP_SECONDS = 20.0
@@ -81,11 +82,20 @@ def map_data(workspace: Workspace, representation: str, algorithm: str, label_co
 def write_map(workspace: Workspace, label_columns: list[str], representation: str | None = None,
               algorithm: str | None = None, embed_audio: bool = False) -> Path:
     """Write ``report/map.html`` for ``representation`` + ``algorithm`` (default: the best
-    result of the run, see `best_result`) and return its path."""
-    if representation is None or algorithm is None:
-        best = best_result(pd.read_parquet(workspace.results_parquet), label_columns)
-        representation, algorithm = representation or best[0], algorithm or best[1]
-    data = map_data(workspace, representation, algorithm, label_columns, embed_audio)
+    result of the run that can be mapped, see `ranked_results`) and return its path;
+    `FigureSkipped` when none can."""
+    results = pd.read_parquet(workspace.results_parquet)
+    candidates = [(r, a) for r, a in ranked_results(results, label_columns)
+                  if representation in (None, r) and algorithm in (None, a)]
+    reasons = []
+    for chosen_representation, chosen_algorithm in candidates:  # the best one that can be mapped
+        try:
+            data = map_data(workspace, chosen_representation, chosen_algorithm, label_columns, embed_audio)
+            break
+        except FigureSkipped as reason:
+            reasons.append(f"{chosen_representation} + {chosen_algorithm}: {reason}")
+    else:
+        raise FigureSkipped("no result can be mapped: " + ("; ".join(reasons[:3]) or "no results"))
     payload = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c").replace("&", "\\u0026")
     page = _TEMPLATE.read_text(encoding="utf-8").replace("/*DATA*/{}", payload)
     path = workspace.report_dir / MAP_FILE

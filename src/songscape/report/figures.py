@@ -82,6 +82,21 @@ def _fitted_on_sample(embedding: np.ndarray, random_state: int,
     return coordinates
 
 
+class FigureSkipped(ValueError):
+    """A figure that cannot be drawn from this data; the message says why in one line."""
+
+
+def _check_spread(embedding: np.ndarray) -> None:
+    """Refuse an embedding a map cannot be made of (t-SNE divides by its spread, and
+    scikit-learn's Barnes-Hut code crashes the process on the NaN that follows)."""
+    if len(embedding) < 3:
+        raise FigureSkipped(f"only {len(embedding)} tracks have an embedding")
+    if not np.isfinite(embedding).all():
+        raise FigureSkipped("the embedding has NaN or infinite values")
+    if float(np.ptp(embedding, axis=0).max()) <= 1e-9 * (1.0 + float(np.abs(embedding).max())):
+        raise FigureSkipped(f"all {len(embedding)} tracks have the same embedding")
+
+
 def _tsne(embedding: np.ndarray, random_state: int) -> np.ndarray:
     perplexity = float(min(30.0, max(2.0, (len(embedding) - 1) / 3)))
     return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=random_state
@@ -90,7 +105,8 @@ def _tsne(embedding: np.ndarray, random_state: int) -> np.ndarray:
 
 def map_2d(embedding: np.ndarray, random_state: int = 0) -> np.ndarray:
     """Seeded t-SNE of ``embedding`` to two dimensions (PCA initialisation; fitted on a sample
-    above `MAP_FIT_SAMPLE` tracks)."""
+    above `MAP_FIT_SAMPLE` tracks); `FigureSkipped` when the tracks do not spread."""
+    _check_spread(embedding)
     if embedding.shape[1] <= 2:
         return np.pad(embedding, ((0, 0), (0, 2 - embedding.shape[1])))
     return _fitted_on_sample(embedding, random_state, _tsne)
@@ -114,7 +130,8 @@ def _umap(embedding: np.ndarray, random_state: int) -> np.ndarray:
 
 def umap_2d(embedding: np.ndarray, random_state: int = 0) -> np.ndarray:
     """Seeded UMAP of ``embedding`` to two dimensions (deterministic, single-threaded; fitted
-    on a sample above `MAP_FIT_SAMPLE` tracks)."""
+    on a sample above `MAP_FIT_SAMPLE` tracks); `FigureSkipped` when the tracks do not spread."""
+    _check_spread(embedding)
     if len(embedding) < 4 or embedding.shape[1] <= 2:
         return np.pad(embedding[:, :2], ((0, 0), (0, max(0, 2 - embedding.shape[1]))))
     return _fitted_on_sample(embedding, random_state, _umap)

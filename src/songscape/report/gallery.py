@@ -14,6 +14,7 @@ from songscape.audio.extract import MEL_FILE, META_FILE, STATS_FILE
 from songscape.models import load_representation
 from songscape.models.base import CONFIG_FILE
 from songscape.report.figures import (
+    FigureSkipped,
     map_2d,
     plot_composition,
     plot_k_selection,
@@ -25,7 +26,7 @@ from songscape.report.figures import (
 )
 from songscape.workspace import Workspace, file_sha1, read_npz, write_npz
 
-Figure = tuple[str, Path]
+Figure = tuple[str, Path | None]  # (caption, image); no image: skipped, the caption says why
 MAP_METHODS = {"tsne": map_2d, "umap": umap_2d}
 RECONSTRUCTED_TRACKS = 4
 TRAVERSED_DIMENSIONS = 4
@@ -59,18 +60,23 @@ def layout(workspace: Workspace, representation: str, seed: int, method: str) ->
 def latent_maps(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFrame,
                 label_columns: list[str], methods: list[str]) -> list[Figure]:
     """Per representation and map method (t-SNE, UMAP; first seed): coloured by its first
-    algorithm's clusters and by each label."""
+    algorithm's clusters and by each label; a map that cannot be drawn is a caption with the
+    reason and no image."""
     seed, by_id, figures = _first_seed(results), tracks.set_index("track_id"), []
     for representation in results["representation"].unique():
         algorithm = _first_algorithm(results, representation)
         labels = pd.read_parquet(workspace.labels(representation, algorithm)).set_index("track_id")
         for method in methods:
-            track_ids, coordinates = layout(workspace, representation, seed, method)
+            name = {"tsne": "t-SNE", "umap": "UMAP"}[method]
+            try:
+                track_ids, coordinates = layout(workspace, representation, seed, method)
+            except FigureSkipped as reason:
+                figures.append((f"{representation}: {name} map skipped: {reason}", None))
+                continue
             rows = by_id.loc[track_ids]
             colourings = {f"{algorithm} cluster": labels.loc[track_ids, f"seed_{seed}"].to_numpy(),
                           **{column: rows[column].to_numpy(dtype=object) for column in label_columns}}
             path = workspace.report_dir / f"map-{representation}-{method}.png"
-            name = {"tsne": "t-SNE", "umap": "UMAP"}[method]
             plot_latent_map(coordinates, colourings, f"{representation} (seed {seed}, {name})", path)
             figures.append((f"{representation}: {name} map", path))
     return figures

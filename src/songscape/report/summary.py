@@ -89,8 +89,10 @@ def _tags_section(workspace: Workspace, results: pd.DataFrame, label_columns: li
             "whole collection (×2: twice as likely as usual).</p>" + _table(table))
 
 
-def _figures(figures: list[tuple[str, Path]]) -> str:
+def _figures(figures: list[tuple[str, Path | None]]) -> str:
+    """Figures with captions; a figure without a path was skipped and shows its reason."""
     return "".join(f"<figure>{_image(path, caption)}<figcaption>{html.escape(caption)}</figcaption></figure>"
+                   if path is not None else f"<p class='note'>{html.escape(caption)}</p>"
                    for caption, path in figures)
 
 

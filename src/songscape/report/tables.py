@@ -28,16 +28,21 @@ def summarize(results: pd.DataFrame, metrics: list[str], digits: int = 3) -> pd.
     return table.reset_index()
 
 
-def best_result(results: pd.DataFrame, label_columns: list[str]) -> tuple[str, str]:
-    """The (representation, algorithm) with the highest mean NMI against the first label
-    column, leaving out supervised results; without labels, the highest mean silhouette in the
-    common space."""
+def ranked_results(results: pd.DataFrame, label_columns: list[str]) -> list[tuple[str, str]]:
+    """(representation, algorithm) pairs, best first: by mean NMI against the first label
+    column, leaving out supervised results; without labels, by mean silhouette in the common
+    space."""
     candidates = results[~results["supervised_leak"].astype(bool)] if "supervised_leak" in results else results
     if candidates.empty:
         candidates = results
     metric = f"nmi_{label_columns[0]}" if label_columns and f"nmi_{label_columns[0]}" in results else "silhouette_common"
-    means = candidates.groupby(["representation", "algorithm"], sort=False)[metric].mean()
-    return means.fillna(-np.inf).idxmax()
+    means = candidates.groupby(["representation", "algorithm"], sort=False)[metric].mean().fillna(-np.inf)
+    return list(means.sort_values(ascending=False, kind="stable").index)
+
+
+def best_result(results: pd.DataFrame, label_columns: list[str]) -> tuple[str, str]:
+    """The first of `ranked_results`."""
+    return ranked_results(results, label_columns)[0]
 
 
 def to_markdown(frame: pd.DataFrame) -> str:
