@@ -1,6 +1,6 @@
 """`report/map.html`: an interactive, self-contained 2-D map of the tracks of a run.
 
-Colour by cluster, language or any label; hover for title, artist, language and cluster;
+Colour by cluster, language or any label; hover for title, artist, album, genre, language and cluster;
 click to play the track (audio referenced relative to the report, or embedded as short Ogg
 clips); a search box filters by title. Every text from the user's data reaches the page as
 JSON and is written with ``textContent``, never parsed as HTML.
@@ -27,6 +27,7 @@ from songscape.workspace import Workspace, write_text
 CLIP_SECONDS = 20.0
 CLIP_SAMPLE_RATE = 22050
 MAP_FILE = "map.html"
+TOOLTIP_COLUMNS = ("artist", "album", "genre")  # from the table or the files' own tags
 TITLE_COLUMNS = ("title", "song", "song_name", "name", "track")  # the first present names a point
 _TEMPLATE = Path(__file__).with_name("map_template.html")
 
@@ -51,6 +52,11 @@ def _text(values: pd.Series) -> list[str]:
     return [("" if pd.isna(v) else str(v)) for v in values]
 
 
+def _column_text(frame: pd.DataFrame, column: str) -> list[str]:
+    """A column's values as text, empty where the column or the value is missing."""
+    return _text(frame[column]) if column in frame.columns else [""] * len(frame)
+
+
 def map_data(workspace: Workspace, representation: str, algorithm: str, label_columns: list[str],
              embed_audio: bool = False, random_state: int = 0) -> dict:
     """The JSON the page reads: one point per analysed track with its 2-D position, texts,
@@ -71,10 +77,10 @@ def map_data(workspace: Workspace, representation: str, algorithm: str, label_co
         "title": f"{workspace.root.name}: {representation} + {algorithm}",
         "colourings": colourings,
         "points": [{"x": float(x), "y": float(y), "id": str(track_id), "title": title or str(track_id),
-                    "artist": artist, "audio": _audio_source(path, workspace.report_dir, embed_audio)}
-                   for (x, y), track_id, title, artist, path in zip(
-                       coordinates, track_ids, titles,
-                       _text(selected["artist"]) if "artist" in selected.columns else [""] * len(track_ids),
+                    "artist": artist, "album": album, "genre": genre,
+                    "audio": _audio_source(path, workspace.report_dir, embed_audio)}
+                   for (x, y), track_id, title, artist, album, genre, path in zip(
+                       coordinates, track_ids, titles, *(_column_text(selected, c) for c in TOOLTIP_COLUMNS),
                        _text(selected["path"]))],
     }
 
