@@ -20,11 +20,9 @@ from tests.audio_fixtures import write_format
 
 def _tagged_library(root: Path) -> Path:
     """Four files of four formats, each tagged by the tests the way its format stores tags."""
+    root.mkdir(parents=True)
     for extension in ("mp3", "flac", "ogg", "m4a"):
-        (root / extension).mkdir(parents=True)
-        path = write_format(root / extension, extension, seconds=3.0)
-        path.rename(root / f"{extension}-song.{extension}")
-        (root / extension).rmdir()
+        write_format(root, extension, seconds=3.0).rename(root / f"{extension}-song.{extension}")
     mp3 = ID3()
     mp3.add(TIT2(encoding=3, text="Nodir Kule"))
     mp3.add(TPE1(encoding=3, text="Baul Shilpi"))

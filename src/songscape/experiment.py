@@ -32,6 +32,7 @@ from songscape.workspace import Workspace, content_key, write_csv, write_npz, wr
 
 Log = Callable[[str], None]
 MIN_TRACKS = 3  # fewer cannot be clustered into two or more groups and scored
+_MISSING_INPUT = {"multimodal": "no track has both audio and lyrics", "mel": "no audio", "musicnn": "no audio"}
 
 
 class PipelineError(RuntimeError):
@@ -195,8 +196,8 @@ def _available(spec: RepresentationSpec, blocks: dict[str, InputBlock], specs: l
             return moved
         log(f"{spec.name}: no audio in this collection; the same model on lyrics runs as {twin}")
         return None
-    why = {"multimodal": "no track has both audio and lyrics", "mel": "no audio", "musicnn": "no audio"}
-    log(f"{spec.name}: skipped, this collection has no {spec.input} input ({why.get(spec.input, 'not given')})")
+    log(f"{spec.name}: skipped, this collection has no {spec.input} input "
+        f"({_MISSING_INPUT.get(spec.input, 'not given')})")
     return None
 
 

@@ -18,6 +18,7 @@ CPU time); the local cluster unsets it; for workers of your own, set
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -52,8 +53,6 @@ class DistributedError(RuntimeError):
 def local_runner(workers: int | None = None) -> Runner:
     """Items on a local process pool of ``workers`` processes (default: one per core), or in
     this process when there is one worker or fewer than `POOL_MIN_ITEMS` items."""
-    import os
-
     count = workers or os.cpu_count() or 1
 
     def run(function: Callable[[T], R], items: list[T], failed: Callable[[str], R]) -> Iterator[R]:
