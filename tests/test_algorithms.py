@@ -101,3 +101,13 @@ def test_mini_batch_rule_matches_its_labels(blobs: tuple[np.ndarray, np.ndarray]
 
 def test_clusterers_without_a_rule_save_none(blobs: tuple[np.ndarray, np.ndarray]) -> None:
     assert cluster("agglomerative", blobs[0], 3, 0).rule == {}
+
+
+def test_spectral_on_a_square_embedding_gives_no_warning() -> None:
+    """sklearn takes a square X for a precomputed affinity and warns; here it is data."""
+    import warnings
+
+    X = np.random.default_rng(0).standard_normal((12, 12))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(cluster("spectral", X, 3, 0).labels) == 12

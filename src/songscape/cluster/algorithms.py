@@ -19,6 +19,7 @@ as plain arrays, so that a saved run can put new tracks into its clusters (`assi
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -84,7 +85,9 @@ def _spectral(X: np.ndarray, n_clusters: int, random_state: int, n_neighbors: in
     model = SpectralClustering(n_clusters=n_clusters, affinity="nearest_neighbors",
                                n_neighbors=min(n_neighbors, len(X) - 1), assign_labels="cluster_qr",
                                random_state=random_state)
-    return Clustering(model.fit_predict(X))
+    with warnings.catch_warnings():  # sklearn warns whenever X happens to be square (n = dims)
+        warnings.filterwarnings("ignore", message="The spectral clustering API has changed")
+        return Clustering(model.fit_predict(X))
 
 
 _GMM_PARAMETERS = ("weights_", "means_", "covariances_", "precisions_cholesky_")
