@@ -6,6 +6,7 @@ from songscape.cluster import algorithms
 from songscape.cluster.algorithms import (
     CLUSTERERS,
     ClusteringError,
+    assign_by_neighbours,
     assign_with_rule,
     choose_k,
     cluster,
@@ -111,3 +112,13 @@ def test_spectral_on_a_square_embedding_gives_no_warning() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(cluster("spectral", X, 3, 0).labels) == 12
+
+
+def test_new_points_join_the_cluster_of_their_nearest_neighbours() -> None:
+    known = np.array([[0.0, 0], [0.1, 0], [0.2, 0], [5, 5], [5.1, 5], [9, 9], [9.1, 9], [9.2, 9]])
+    known_labels = np.array([0, 0, 0, 1, 1, -1, -1, -1])
+    new = np.array([[0.05, 0.0], [5.05, 5.0], [9.05, 9.0]])
+    assert list(assign_by_neighbours(known, known_labels, new, neighbours=3)) == [0, 1, -1]
+    # a tie (1 vs 1 with two neighbours) goes to the nearer one
+    pair, pair_labels = np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([0, 1])
+    assert list(assign_by_neighbours(pair, pair_labels, np.array([[0.4, 0.0], [0.6, 0.0]]), neighbours=2)) == [0, 1]

@@ -102,6 +102,7 @@ def test_assign_gives_files_of_the_run_their_own_clusters(run_dir: Path, tmp_pat
     labels = pd.read_parquet(run_dir / "labels" / f"pca__{algorithm}.parquet").set_index("track_id")["seed_0"]
     expected = labels.loc[tracks["track_id"]].to_numpy()
     assert (table["cluster"].to_numpy()[:-1] == expected).all()
+    assert set(table["rule"][:-1]) == {"nearest centre" if algorithm == "kmeans" else "most probable component"}
     last = table.iloc[-1]
     assert last["status"] == "skipped" and last["cluster"] == -1 and "cannot decode" in last["reason"]
 
@@ -115,7 +116,17 @@ def test_assign_on_the_command_line_and_its_errors(run_dir: Path, tiny_corpus: P
     result = runner.invoke(app, ["assign", str(run_dir), str(some_file), "--algorithm", "dbscan"])
     assert result.exit_code == 2 and "no algorithm 'dbscan' in this run" in result.output
     result = runner.invoke(app, ["assign", str(run_dir), str(some_file), "--algorithm", "agglomerative"])
-    assert result.exit_code == 2 and "'agglomerative' has no rule for new tracks" in result.output
+    assert result.exit_code == 0 and "5 nearest neighbours" in result.output, result.output
+
+
+def test_assign_without_a_rule_follows_the_nearest_neighbours(run_dir: Path) -> None:
+    """Agglomerative clusters have no rule: the run's own files, placed by their neighbours,
+    land in the clusters they have (nearly all; a file on a border may be outvoted)."""
+    tracks = pd.read_parquet(run_dir / "tracks.parquet")
+    table = assign(run_dir, [Path(p) for p in tracks["path"]], representation="pca", algorithm="agglomerative")
+    labels = pd.read_parquet(run_dir / "labels" / "pca__agglomerative.parquet").set_index("track_id")["seed_0"]
+    agreement = np.mean(table["cluster"].to_numpy() == labels.loc[tracks["track_id"]].to_numpy())
+    assert agreement >= 0.9 and set(table["rule"]) == {"5 nearest neighbours"}
 
 
 def test_every_library_command_refuses_an_empty_run(run_dir: Path, tmp_path: Path) -> None:

@@ -176,9 +176,10 @@ def assign_(
     run_dir: Path = typer.Argument(..., help="A run folder (songscape-runs/<name>)."),
     files: list[Path] = typer.Argument(..., help="Audio files to place in the run's clusters."),
     representation: Optional[str] = typer.Option(None, help="Saved model to encode with (default: the best)."),
-    algorithm: Optional[str] = typer.Option(None, help="kmeans or posterior (default: the best)."),
+    algorithm: Optional[str] = typer.Option(None, help="Whose clusters (default: the best)."),
 ) -> None:
-    """Extract new audio files, encode them with a saved model and assign each to a cluster."""
+    """Extract new audio files, encode them with a saved model and assign each to a cluster
+    (by the clusterer's rule, or, where it has none, by the nearest neighbours' clusters)."""
     table = _or_fail(lambda: assign(run_dir, files, representation, algorithm))
     console.print(table.to_string(index=False))
 

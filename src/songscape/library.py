@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 
 from songscape.audio.extract import excerpt_spec, extract_collection, musicnn_spec, spectral_settings
-from songscape.cluster.algorithms import assign_with_rule
+from songscape.cluster.algorithms import NEIGHBOURS, assign_by_neighbours, assign_with_rule
 from songscape.cluster.metrics import NOISE
 from songscape.config import RunConfig, validate_config
 from songscape.experiment import MODEL_POSTERIOR
@@ -151,18 +151,34 @@ def write_playlists(run_dir: Path, out_dir: Path, representation: str | None = N
 def assign(run_dir: Path, files: list[Path], representation: str | None = None,
            algorithm: str | None = None) -> pd.DataFrame:
     """Put new audio files into a saved run's clusters: extract them with the run's audio
-    settings, encode them with the saved model (first seed) and apply the clusterer's saved
-    rule (nearest K-Means centre; most probable Gaussian-mixture component) or the model's own
-    posterior (VaDE), so that a file gets the cluster it would have had in the run. A file
-    that cannot be decoded is reported in its row with cluster −1; the others are still
-    assigned."""
+    settings, encode them with the saved model (first seed) and place them with the
+    clusterer's saved rule (nearest K-Means centre; most probable Gaussian-mixture component),
+    the model's own posterior (VaDE), or, for clusterers without a rule (spectral,
+    agglomerative, DBSCAN, HDBSCAN), the cluster of their nearest neighbours in the run's
+    embedding (`assign_by_neighbours`). The ``rule`` column says which. A file that cannot be
+    decoded is reported in its row with cluster −1; the others are still assigned."""
     run = SavedRun.open(run_dir)
     representation, algorithm = run.choose(representation, algorithm)
     seed = int(run.results["seed"].min())
-    rule_file = run.workspace.cluster_rule(representation, algorithm, seed)
-    if algorithm != MODEL_POSTERIOR and not rule_file.exists():
-        raise LibraryError(f"'{algorithm}' has no rule for new tracks (kmeans, gmm and a model's "
-                           "posterior have); choose one with --algorithm")
+    model_dir = _encoding_model(run, representation, seed)
+    config = validate_config(yaml.safe_load(run.record["config_yaml"]))
+    row_input = run.results.loc[run.results["representation"] == representation, "input"].iloc[0]
+    features, errors = _audio_inputs(files, row_input, config)
+    usable = [i for i, error in enumerate(errors) if not error]
+    clusters = np.full(len(files), NOISE, dtype=np.int64)
+    rule = _placement(run, representation, algorithm, seed)
+    if usable:
+        inputs = np.stack([features[i] for i in usable])
+        model = load_representation(model_dir)
+        clusters[usable] = (model.predict(inputs) if algorithm == MODEL_POSTERIOR
+                            else _place(run, representation, algorithm, seed, model.transform(inputs)))
+    return pd.DataFrame({"file": [str(path) for path in files], "cluster": clusters,
+                         "status": ["skipped" if error else "ok" for error in errors], "reason": errors,
+                         "rule": ["" if error else rule for error in errors]})
+
+
+def _encoding_model(run: SavedRun, representation: str, seed: int) -> Path:
+    """The folder of the saved model that turns new audio into ``representation``'s code."""
     row = run.results[(run.results["representation"] == representation) & (run.results["seed"] == seed)].iloc[0]
     model_dir = run.workspace.root / "models" / str(row.get("model_dir", ""))
     if row["input"] not in ENCODABLE or not (model_dir / CONFIG_FILE).exists():
@@ -171,19 +187,29 @@ def assign(run_dir: Path, files: list[Path], representation: str | None = None,
     if not json.loads((model_dir / CONFIG_FILE).read_text())["metadata"].get("input", "").startswith(
             ("audio-", "mel-audio-", "musicnn-")):
         raise LibraryError(f"{representation} was trained on a feature table: new audio cannot be encoded")
-    config = validate_config(yaml.safe_load(run.record["config_yaml"]))
-    features, errors = _audio_inputs(files, row["input"], config)
-    usable = [i for i, error in enumerate(errors) if not error]
-    clusters = np.full(len(files), NOISE, dtype=np.int64)
-    if usable:
-        inputs = np.stack([features[i] for i in usable])
-        model = load_representation(model_dir)
-        if algorithm == MODEL_POSTERIOR:
-            clusters[usable] = model.predict(inputs)
-        else:
-            clusters[usable] = assign_with_rule(read_npz(rule_file), model.transform(inputs))
-    return pd.DataFrame({"file": [str(path) for path in files], "cluster": clusters,
-                         "status": ["skipped" if error else "ok" for error in errors], "reason": errors})
+    return model_dir
+
+
+def _placement(run: SavedRun, representation: str, algorithm: str, seed: int) -> str:
+    """How new tracks are placed in the clusters of (representation, algorithm)."""
+    if algorithm == MODEL_POSTERIOR:
+        return "model posterior"
+    rule_file = run.workspace.cluster_rule(representation, algorithm, seed)
+    if rule_file.exists():
+        return "nearest centre" if "centers" in read_npz(rule_file) else "most probable component"
+    return f"{NEIGHBOURS} nearest neighbours"
+
+
+def _place(run: SavedRun, representation: str, algorithm: str, seed: int, codes: np.ndarray) -> np.ndarray:
+    """Clusters of new codes by the saved rule, else by the run's nearest neighbours."""
+    rule_file = run.workspace.cluster_rule(representation, algorithm, seed)
+    if rule_file.exists():
+        return assign_with_rule(read_npz(rule_file), codes)
+    stored = read_npz(run.workspace.embedding(representation, seed))
+    labels = pd.read_parquet(run.workspace.labels(representation, algorithm)).set_index("track_id")[f"seed_{seed}"]
+    embedded = np.all(np.isfinite(stored["embedding"]), axis=1)
+    known_labels = labels.loc[stored["track_id"].astype(str)[embedded]].to_numpy()
+    return assign_by_neighbours(stored["embedding"][embedded], known_labels, codes)
 
 
 ENCODABLE = ("audio", "mel", "musicnn")  # inputs that new audio files can be turned into

@@ -14,7 +14,8 @@ of K-Means runs, or of the algorithm itself), and by BIC for the Gaussian mixtur
 returned with the labels so that it can be recorded and plotted.
 
 K-Means and the Gaussian mixture also return their fitted rule (centres; mixture parameters)
-as plain arrays, so that a saved run can put new tracks into its clusters (`assign_with_rule`).
+as plain arrays, so that a saved run can put new tracks into its clusters (`assign_with_rule`);
+for the others a new track joins the cluster of its nearest neighbours (`assign_by_neighbours`).
 """
 
 from __future__ import annotations
@@ -114,6 +115,28 @@ def assign_with_rule(rule: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
     for name in _GMM_PARAMETERS:
         setattr(model, name, rule[name.rstrip("_")])
     return model.predict(X).astype(np.int64)
+
+
+NEIGHBOURS = 5  # how many placed tracks vote on a new track's cluster when there is no rule
+
+
+def assign_by_neighbours(known: np.ndarray, known_labels: np.ndarray, X: np.ndarray,
+                         neighbours: int = NEIGHBOURS) -> np.ndarray:
+    """Clusters of new points for algorithms without a rule (spectral, agglomerative, DBSCAN,
+    HDBSCAN): the most common label among each point's ``neighbours`` nearest ``known``
+    points (Euclidean), ties going to the label of the nearest; noise (−1) is a label too, so
+    a point among noise stays noise."""
+    known, X = np.asarray(known, dtype=np.float64), np.asarray(X, dtype=np.float64)
+    count = min(neighbours, len(known))
+    distances = ((X[:, None, :] - known[None]) ** 2).sum(axis=2)
+    nearest = np.argsort(distances, axis=1, kind="stable")[:, :count]
+    labels = np.empty(len(X), dtype=np.int64)
+    for row, indices in enumerate(nearest):
+        votes = known_labels[indices]
+        values, counts = np.unique(votes, return_counts=True)
+        winners = set(values[counts == counts.max()])
+        labels[row] = next(label for label in votes if label in winners)  # nearest among the tied
+    return labels
 
 
 def _auto_covariance(X: np.ndarray, n_clusters: int) -> str:
