@@ -131,3 +131,12 @@ def test_map_and_report_rebuild_from_artifacts(run_dir: Path, tmp_path: Path) ->
     assert result.exit_code == 0 and (copy / "report" / "index.html").exists(), result.output
     result = runner.invoke(app, ["report", str(tmp_path / "empty")])
     assert result.exit_code == 2 and "not a finished songscape run" in result.output
+
+
+@pytest.mark.parametrize("width", [1400, 1024])
+def test_map_fits_the_window_without_a_horizontal_scrollbar(run_dir: Path, browser, width: int) -> None:
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto((run_dir / "report" / "map.html").as_uri())
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    player = page.eval_on_selector("#player", "player => player.getBoundingClientRect().right")
+    assert overflow <= 0 and player <= width
