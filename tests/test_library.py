@@ -102,7 +102,7 @@ def test_assign_gives_files_of_the_run_their_own_clusters(run_dir: Path, tmp_pat
     labels = pd.read_parquet(run_dir / "labels" / f"pca__{algorithm}.parquet").set_index("track_id")["seed_0"]
     expected = labels.loc[tracks["track_id"]].to_numpy()
     assert (table["cluster"].to_numpy()[:-1] == expected).all()
-    assert set(table["rule"][:-1]) == {"nearest centre" if algorithm == "kmeans" else "most probable component"}
+    assert set(table["rule"][:-1]) == {"nearest centre" if algorithm == "kmeans" else "most probable mixture component"}
     last = table.iloc[-1]
     assert last["status"] == "skipped" and last["cluster"] == -1 and "cannot decode" in last["reason"]
 

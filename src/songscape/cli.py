@@ -1,4 +1,5 @@
-"""Command line: `songscape demo`, `run`, and `report` / `map` on a finished run."""
+"""Command line: `songscape demo`, `run`, and `report` / `map` / `similar` / `playlists` /
+`assign` / `update` on a finished run."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from songscape.library import LibraryError, assign, similar, write_playlists
 from songscape.pipeline import CollectionSource, rebuild_map, rebuild_report, run_pipeline
 from songscape.report.figures import FigureSkipped
 from songscape.runners import DistributedError
+from songscape.update import update_run
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Map and cluster music collections from audio and lyrics.")
@@ -182,6 +184,28 @@ def assign_(
     (by the clusterer's rule, or, where it has none, by the nearest neighbours' clusters)."""
     table = _or_fail(lambda: assign(run_dir, files, representation, algorithm))
     console.print(table.to_string(index=False))
+
+
+@app.command()
+def update(
+    run_dir: Path = typer.Argument(..., help="A run folder (songscape-runs/<name>)."),
+    folder: Optional[Path] = typer.Argument(None, help="The audio folder as it is now (default: the run's own)."),
+    refit: bool = typer.Option(False, "--refit", help="Run the whole grid again instead; new clusters take "
+                               "the numbers of the old clusters they overlap most."),
+) -> None:
+    """Take new, changed and deleted files of the folder into a finished run without refitting:
+    new tracks join the existing clusters, every other track keeps its cluster."""
+    summary = _or_fail(lambda: update_run(run_dir, folder, refit, log=console.print))
+    diff = summary.diff
+    kept = "refitted; clusters renumbered to match the old ones" if refit else "each keeps its cluster"
+    console.print(f"{len(diff.added)} added, {len(diff.changed)} changed, {len(diff.deleted)} deleted, "
+                  f"{len(diff.carried)} unchanged ({kept}); {summary.seconds:.1f} s")
+    for track_id in diff.deleted:
+        console.print(f"deleted: {track_id}")
+    if len(summary.placed):
+        console.print(f"placed in {summary.representation} + {summary.algorithm} by {summary.rule}:")
+        console.print(summary.placed.to_string(index=False))
+    console.print(f"report: {run_dir / 'report' / 'index.html'}")
 
 
 def main() -> None:

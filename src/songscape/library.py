@@ -16,11 +16,11 @@ import pandas as pd
 import yaml
 
 from songscape.audio.extract import excerpt_spec, extract_collection, musicnn_spec, spectral_settings
-from songscape.cluster.algorithms import NEIGHBOURS, assign_by_neighbours, assign_with_rule
+from songscape.cluster.algorithms import NEIGHBOURS, assign_by_neighbours, assign_with_rule, renumbered
 from songscape.cluster.metrics import NOISE
 from songscape.config import RunConfig, validate_config
 from songscape.experiment import MODEL_POSTERIOR
-from songscape.models import load_representation
+from songscape.models import Representation, load_representation
 from songscape.models.base import CONFIG_FILE
 from songscape.report.summary import RUN_FILE
 from songscape.report.tables import best_result
@@ -160,24 +160,22 @@ def assign(run_dir: Path, files: list[Path], representation: str | None = None,
     run = SavedRun.open(run_dir)
     representation, algorithm = run.choose(representation, algorithm)
     seed = int(run.results["seed"].min())
-    model_dir = _encoding_model(run, representation, seed)
+    model_dir = encoding_model(run, representation, seed)
     config = validate_config(yaml.safe_load(run.record["config_yaml"]))
     row_input = run.results.loc[run.results["representation"] == representation, "input"].iloc[0]
     features, errors = _audio_inputs(files, row_input, config)
     usable = [i for i, error in enumerate(errors) if not error]
     clusters = np.full(len(files), NOISE, dtype=np.int64)
-    rule = _placement(run, representation, algorithm, seed)
+    rule = placement(run, representation, algorithm, seed)
     if usable:
         inputs = np.stack([features[i] for i in usable])
-        model = load_representation(model_dir)
-        clusters[usable] = (model.predict(inputs) if algorithm == MODEL_POSTERIOR
-                            else _place(run, representation, algorithm, seed, model.transform(inputs)))
+        clusters[usable] = place(run, representation, algorithm, seed, load_representation(model_dir), inputs)
     return pd.DataFrame({"file": [str(path) for path in files], "cluster": clusters,
                          "status": ["skipped" if error else "ok" for error in errors], "reason": errors,
                          "rule": ["" if error else rule for error in errors]})
 
 
-def _encoding_model(run: SavedRun, representation: str, seed: int) -> Path:
+def encoding_model(run: SavedRun, representation: str, seed: int) -> Path:
     """The folder of the saved model that turns new audio into ``representation``'s code."""
     row = run.results[(run.results["representation"] == representation) & (run.results["seed"] == seed)].iloc[0]
     model_dir = run.workspace.root / "models" / str(row.get("model_dir", ""))
@@ -190,21 +188,28 @@ def _encoding_model(run: SavedRun, representation: str, seed: int) -> Path:
     return model_dir
 
 
-def _placement(run: SavedRun, representation: str, algorithm: str, seed: int) -> str:
+def placement(run: SavedRun, representation: str, algorithm: str, seed: int) -> str:
     """How new tracks are placed in the clusters of (representation, algorithm)."""
     if algorithm == MODEL_POSTERIOR:
         return "model posterior"
     rule_file = run.workspace.cluster_rule(representation, algorithm, seed)
     if rule_file.exists():
-        return "nearest centre" if "centers" in read_npz(rule_file) else "most probable component"
+        return "nearest centre" if "centers" in read_npz(rule_file) else "most probable mixture component"
     return f"{NEIGHBOURS} nearest neighbours"
 
 
-def _place(run: SavedRun, representation: str, algorithm: str, seed: int, codes: np.ndarray) -> np.ndarray:
-    """Clusters of new codes by the saved rule, else by the run's nearest neighbours."""
+def place(run: SavedRun, representation: str, algorithm: str, seed: int, model: Representation,
+          inputs: np.ndarray) -> np.ndarray:
+    """Clusters of new tracks (``inputs`` to the saved ``model`` of that seed) in the run's
+    clustering: the model's posterior, the saved rule, else the run's nearest neighbours
+    (numbered as the run numbers them, also after a refit renumbered them)."""
     rule_file = run.workspace.cluster_rule(representation, algorithm, seed)
-    if rule_file.exists():
-        return assign_with_rule(read_npz(rule_file), codes)
+    rule = read_npz(rule_file) if rule_file.exists() else None
+    if algorithm == MODEL_POSTERIOR:
+        return renumbered(rule or {}, model.predict(inputs))
+    codes = model.transform(inputs)
+    if rule is not None:
+        return assign_with_rule(rule, codes)
     stored = read_npz(run.workspace.embedding(representation, seed))
     labels = pd.read_parquet(run.workspace.labels(representation, algorithm)).set_index("track_id")[f"seed_{seed}"]
     embedded = np.all(np.isfinite(stored["embedding"]), axis=1)

@@ -92,6 +92,7 @@ def run_pipeline(config: RunConfig, source: CollectionSource, workspace_root: Pa
         "audio_dir": str(source.audio_dir) if source.audio_dir else None,
         "table": str(source.table) if source.table else None,
         "features": str(source.features) if source.features else None,
+        "id_column": source.id_column, "lyrics_column": source.lyrics_column,
         "exclude": list(source.exclude), "duration_range": list(source.duration_range),
         "label_columns": outcome.label_columns,
         "rows_without_file": collection.rows_without_file,

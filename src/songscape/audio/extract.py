@@ -80,7 +80,7 @@ class CollectionFeatures:
 
     @property
     def ok(self) -> np.ndarray:
-        return np.array([not e for e in self.errors])
+        return np.array([not e for e in self.errors], dtype=bool)
 
 
 _CACHED = ("stats", "mel", "duration_s", "padded")
@@ -206,13 +206,30 @@ def read_collection_features(directory: Path) -> CollectionFeatures:
                               meta["duration_s"], meta["padded"], [str(e) for e in meta["errors"]], tags=tags)
 
 
+def extract_tracks(workspace: Workspace, tracks: pd.DataFrame, audio: AudioConfig,
+                   runner: Runner | None = None, musicnn: MusicnnSpec | None = None,
+                   out_dir: Path | None = None) -> CollectionFeatures:
+    """Features of ``tracks`` (rows with ``path`` and ``sha1``) through the workspace's
+    per-track caches: what is cached is read back, the rest computed on ``runner`` (default: a
+    local pool of ``audio.workers`` processes) and cached; with ``out_dir``, arrays are
+    memmaps written there."""
+    settings, excerpt = spectral_settings(audio), excerpt_spec(audio)
+    settings_key = content_key("audio", asdict(settings), asdict(excerpt))
+    tags_key = musicnn_key(musicnn, excerpt) if musicnn else None
+    sha1s = list(tracks["sha1"])
+    return extract_collection(list(tracks["path"]), settings, excerpt, audio.workers,
+                              _track_cache_files(workspace, sha1s, settings_key), out_dir=out_dir,
+                              runner=runner, musicnn=musicnn,
+                              musicnn_cache_files=(_track_cache_files(workspace, sha1s, f"musicnn-{tags_key}")
+                                                   if tags_key else None))
+
+
 def cached_audio_features(workspace: Workspace, tracks: pd.DataFrame, audio: AudioConfig,
                           log: Callable[[str], None] = print, runner: Runner | None = None,
                           musicnn: MusicnnSpec | None = None) -> tuple[CollectionFeatures, Path]:
     """Features of ``tracks`` (with musicnn's when ``musicnn`` is given) from
-    ``features/audio-<key>/``, computing what is missing first (resuming from the per-track
-    caches, on ``runner``: default a local pool of ``audio.workers`` processes) when no folder
-    matches these settings and these file contents."""
+    ``features/audio-<key>/``, computing what is missing first (`extract_tracks`: resuming
+    from the per-track caches) when no folder matches these settings and these file contents."""
     settings, excerpt = spectral_settings(audio), excerpt_spec(audio)
     settings_key = content_key("audio", asdict(settings), asdict(excerpt))
     contents = list(zip(tracks["track_id"], tracks["sha1"]))
@@ -225,12 +242,7 @@ def cached_audio_features(workspace: Workspace, tracks: pd.DataFrame, audio: Aud
     started = time.perf_counter()
     building = directory.with_name(f".{directory.name}.{os.getpid()}.tmp")
     shutil.rmtree(building, ignore_errors=True)
-    sha1s = list(tracks["sha1"])
-    features = extract_collection(list(tracks["path"]), settings, excerpt, audio.workers,
-                                  _track_cache_files(workspace, sha1s, settings_key), out_dir=building,
-                                  runner=runner, musicnn=musicnn,
-                                  musicnn_cache_files=(_track_cache_files(workspace, sha1s, f"musicnn-{tags_key}")
-                                                       if tags_key else None))
+    features = extract_tracks(workspace, tracks, audio, runner, musicnn, out_dir=building)
     track_ids = tracks["track_id"].to_numpy(dtype=str)
     if features.tags is not None:
         features.tags.write(building / TAGS_FILE, track_ids)

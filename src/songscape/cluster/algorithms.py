@@ -21,10 +21,11 @@ for the others a new track joins the cluster of its nearest neighbours (`assign_
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import (
     DBSCAN,
     HDBSCAN,
@@ -36,6 +37,8 @@ from sklearn.cluster import (
 from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
+
+from songscape.cluster.metrics import NOISE
 
 MINI_BATCH_ABOVE = 20_000
 QUADRATIC_LIMIT = 20_000  # agglomerative and spectral need O(n²) memory or time beyond this
@@ -106,15 +109,44 @@ def _gmm(X: np.ndarray, n_clusters: int, random_state: int, covariance_type: str
 
 def assign_with_rule(rule: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
     """Clusters of new points from a saved rule: the nearest K-Means centre, or the Gaussian
-    mixture's most probable component; the same labels the fitted clusterer would give."""
+    mixture's most probable component; the same labels the fitted clusterer would give (under
+    the rule's ``numbers`` when its clusters were renumbered, see `renumbered`)."""
     X = np.asarray(X, dtype=np.float64)
     if "centers" in rule:
         distances = ((X[:, None, :] - rule["centers"][None]) ** 2).sum(axis=2)
-        return distances.argmin(axis=1).astype(np.int64)
-    model = GaussianMixture(n_components=len(rule["weights"]), covariance_type=str(rule["covariance_type"]))
-    for name in _GMM_PARAMETERS:
-        setattr(model, name, rule[name.rstrip("_")])
-    return model.predict(X).astype(np.int64)
+        index = distances.argmin(axis=1)
+    else:
+        model = GaussianMixture(n_components=len(rule["weights"]), covariance_type=str(rule["covariance_type"]))
+        for name in _GMM_PARAMETERS:
+            setattr(model, name, rule[name.rstrip("_")])
+        index = model.predict(X)
+    return renumbered(rule, index)
+
+
+def renumbered(rule: dict[str, np.ndarray], index: np.ndarray) -> np.ndarray:
+    """Cluster indices as the run numbers them: through ``rule["numbers"]`` when present."""
+    index = np.asarray(index, dtype=np.int64)
+    return rule["numbers"].astype(np.int64)[index] if "numbers" in rule else index
+
+
+def match_clusters(old: np.ndarray, new: np.ndarray, only_new: Iterable[int] = ()) -> dict[int, int]:
+    """New cluster → number, so that a refit keeps the old numbers where it can: clusters are
+    paired to maximise the tracks they share (Hungarian method on ``old`` and ``new`` labels
+    of the same tracks); unpaired new clusters, and those in ``only_new`` (clusters of new
+    tracks alone), take the smallest numbers no old cluster uses. Noise (−1) stays noise."""
+    old, new = np.asarray(old), np.asarray(new)
+    new_clusters = sorted({int(c) for c in np.unique(new) if c != NOISE} | {int(c) for c in only_new if c != NOISE})
+    old_clusters = sorted(int(c) for c in np.unique(old) if c != NOISE)
+    overlap = np.array([[np.sum((new == n) & (old == o)) for o in old_clusters] for n in new_clusters]).reshape(
+        len(new_clusters), len(old_clusters))
+    rows, columns = linear_sum_assignment(-overlap) if overlap.size else ([], [])
+    mapping = {new_clusters[r]: old_clusters[c] for r, c in zip(rows, columns) if overlap[r, c] > 0}
+    free = (number for number in range(len(new_clusters) + len(old_clusters) + 1)
+            if number not in set(old_clusters) | set(mapping.values()))
+    for cluster in new_clusters:
+        if cluster not in mapping:
+            mapping[cluster] = next(free)
+    return {**mapping, NOISE: NOISE}
 
 
 NEIGHBOURS = 5  # how many placed tracks vote on a new track's cluster when there is no rule

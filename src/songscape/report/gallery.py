@@ -131,32 +131,38 @@ def k_selection(workspace: Workspace) -> list[Figure]:
     return [("k selection (mean over seeds)", path)]
 
 
-def _model_input(workspace: Workspace, directory: Path) -> tuple[np.ndarray, list[str]] | None:
-    """The saved feature array a model was trained on (log-mel patches or statistics) and the
-    statistics' names; None when it is not a saved audio block (lyrics, feature tables)."""
+def _model_input(workspace: Workspace, directory: Path) -> tuple[np.ndarray, list[str], np.ndarray] | None:
+    """The saved feature array a model was trained on (log-mel patches or statistics), the
+    statistics' names and the array's track ids; None when it is not a saved audio block
+    (lyrics, feature tables)."""
     key = json.loads((directory / CONFIG_FILE).read_text())["metadata"].get("input", "")
     is_mel = key.startswith("mel-audio-")
     folder = workspace.root / "features" / key.removeprefix("mel-")
     if not folder.name.startswith("audio-") or not folder.is_dir():
         return None
-    names = [str(n) for n in read_npz(folder / META_FILE)["names"]]
-    return np.load(folder / (MEL_FILE if is_mel else STATS_FILE), mmap_mode="r"), names
+    meta = read_npz(folder / META_FILE)
+    return (np.load(folder / (MEL_FILE if is_mel else STATS_FILE), mmap_mode="r"), [str(n) for n in meta["names"]],
+            meta["track_id"].astype(str))
 
 
 def model_figures(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFrame) -> list[Figure]:
     """For every saved first-seed model on audio statistics or log-mel patches, loaded once:
     reconstructions of log-mel patches (models on patches) and latent traversals (models with
-    `latent_traversal`, CVAE aside: it needs a condition)."""
-    ok = tracks["status"].to_numpy() == "ok"
+    `latent_traversal`, CVAE aside: it needs a condition). Shown on the analysed tracks the
+    model was trained on (a run that was updated since has others too)."""
+    analysed_ids = tracks.loc[tracks["status"] == "ok", "track_id"].astype(str)
+    by_id = tracks.set_index(tracks["track_id"].astype(str), drop=False)
     figures = []
     for name, directory in _model_dirs(workspace, results).items():
         loaded = _model_input(workspace, directory)
         if loaded is None:
             continue
-        features, names = np.asarray(loaded[0])[ok], loaded[1]
+        values, names, track_ids = loaded
+        rows = np.flatnonzero(np.isin(track_ids, analysed_ids))
+        features = np.asarray(values)[rows]
         model = load_representation(directory)
         if features.ndim == 3 and hasattr(model, "reconstruct"):
-            figures.append(_reconstructions(workspace, results, tracks[ok], name, model, features))
+            figures.append(_reconstructions(workspace, results, by_id.loc[track_ids[rows]], name, model, features))
         if hasattr(model, "latent_traversal") and getattr(model, "kind", "") != "cvae":
             figures.append(_traversals(workspace, name, model, features, None if features.ndim == 3 else names))
     return figures
@@ -165,7 +171,8 @@ def model_figures(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFr
 def _reconstructions(workspace: Workspace, results: pd.DataFrame, analysed: pd.DataFrame, name: str,
                      model: object, patches: np.ndarray) -> Figure:
     """Original vs reconstructed patches for one track from each of the first clusters."""
-    labels = pd.read_parquet(workspace.labels(name, _first_algorithm(results, name)))
+    labels = pd.read_parquet(workspace.labels(name, _first_algorithm(results, name))).set_index("track_id")
+    labels = labels.loc[analysed["track_id"].astype(str)].reset_index()
     rows = np.asarray(labels.groupby(f"seed_{_first_seed(results)}").head(1).index[:RECONSTRUCTED_TRACKS])
     originals = patches[rows]
     rebuilt = model.reconstruct(originals).reshape(originals.shape)

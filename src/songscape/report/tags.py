@@ -17,7 +17,7 @@ def typical_tags(tags: pd.DataFrame, clusters: pd.Series, shown: int = TAGS_SHOW
     highest relative to the whole collection (the lift: ×2 means twice as likely as usual).
     ``tags`` is indexed by track id (one column per tag); ``clusters`` maps track ids to
     clusters (−1 = noise)."""
-    tags = tags.loc[clusters.index].dropna()
+    tags = tags.reindex(clusters.index).dropna()  # tracks without tags (added by an update) left out
     clusters = clusters.loc[tags.index]
     overall = tags.mean(axis=0).clip(lower=1e-6)
     rows = []

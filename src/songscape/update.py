@@ -1,0 +1,291 @@
+"""`songscape update`: take a folder that has grown (or shrunk) into a finished run without
+refitting. Files are matched to the run's tracks by content hash; only new and changed files
+are extracted; they are encoded with the saved models and placed in the existing clusters
+(`songscape.library.place`), so every other track keeps its cluster; then the report and the
+map are written again."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from rich.console import Console
+
+from songscape.audio.extract import CollectionFeatures, extract_tracks, musicnn_spec
+from songscape.cluster.metrics import NOISE
+from songscape.collection import load_collection
+from songscape.config import RunConfig, validate_config
+from songscape.cluster.algorithms import match_clusters
+from songscape.experiment import MODEL_POSTERIOR
+from songscape.library import LibraryError, SavedRun, encoding_model, place, placement
+from songscape.pipeline import CollectionSource, rebuild_report, run_pipeline
+from songscape.models import load_representation
+from songscape.report.summary import RUN_FILE
+from songscape.runners import runner_for
+from songscape.workspace import read_npz, write_npz, write_parquet, write_text
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class CollectionDiff:
+    """How a folder's files relate to a run's tracks: ``carried`` maps each unchanged track's
+    new id to its id in the run (the same unless the file moved), ``changed`` and ``added``
+    are new ids to extract, ``deleted`` are run ids that are gone."""
+
+    carried: dict[str, str] = field(default_factory=dict)
+    changed: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+    @property
+    def extracted(self) -> list[str]:
+        return self.changed + self.added
+
+
+def diff_tracks(old: pd.DataFrame, new: pd.DataFrame) -> CollectionDiff:
+    """Match ``new`` tracks to ``old`` ones (both with ``track_id`` and ``sha1``): the same id
+    and content is carried; content found under another id that is gone is a moved file,
+    carried too; the same id with other content is changed; anything else is added."""
+    old_sha1 = dict(zip(old["track_id"].astype(str), old["sha1"].astype(str)))
+    new_ids = set(new["track_id"].astype(str))
+    gone_by_sha1 = {sha1: track_id for track_id, sha1 in old_sha1.items() if track_id not in new_ids and sha1}
+    diff = CollectionDiff()
+    for track_id, sha1 in zip(new["track_id"].astype(str), new["sha1"].astype(str)):
+        if old_sha1.get(track_id) == sha1:
+            diff.carried[track_id] = track_id
+        elif track_id not in old_sha1 and sha1 in gone_by_sha1:
+            diff.carried[track_id] = gone_by_sha1.pop(sha1)
+        elif track_id in old_sha1:
+            diff.changed.append(track_id)
+        else:
+            diff.added.append(track_id)
+    kept = set(diff.carried.values()) | set(diff.changed)
+    diff.deleted = [track_id for track_id in old_sha1 if track_id not in kept]
+    return diff
+
+
+@dataclass
+class UpdateSummary:
+    """What `update_run` did: the diff, the placement of each extracted track in the run's
+    best result (``placed``: track_id, path, status, reason, cluster) and how it placed them,
+    and the representations whose new tracks could not be encoded."""
+
+    diff: CollectionDiff
+    representation: str
+    algorithm: str
+    placed: pd.DataFrame
+    rule: str
+    not_encoded: list[str]
+    seconds: float
+
+
+def _source(run: SavedRun, folder: Path | None) -> CollectionSource:
+    """The run's collection as it is now: ``folder`` (default: the run's audio folder) with
+    the run's table, columns, excludes and duration limits."""
+    record = run.record
+    if record.get("features"):
+        raise LibraryError("this run read a precomputed feature table: update needs audio files")
+    if folder is None and not record.get("audio_dir"):
+        raise LibraryError("this run has no audio folder: give the folder to update from")
+    table = Path(record["table"]) if record.get("table") and Path(record["table"]).is_file() else None
+    return CollectionSource(Path(folder or record["audio_dir"]), table, record.get("id_column"),
+                            record.get("lyrics_column"), None, tuple(record.get("exclude", ())),
+                            tuple(record.get("duration_range", (None, None))))
+
+
+def _reopen_collection(run: SavedRun, source: CollectionSource) -> pd.DataFrame:
+    """The tracks of ``source`` as `load_collection` reads them."""
+    return load_collection(source.audio_dir, source.table, id_column=source.id_column,
+                           lyrics_column=source.lyrics_column, label_columns=run.label_columns,
+                           exclude=source.exclude, duration_range=source.duration_range).tracks
+
+
+def _model_inputs(features: CollectionFeatures, input_name: str) -> np.ndarray:
+    """The extracted tracks as the input ``input_name`` of a saved model."""
+    if input_name == "musicnn":
+        return np.asarray(features.tags.embeddings)
+    return np.asarray(features.stats if input_name == "audio" else features.mel)
+
+
+def _updated_tracks(run: SavedRun, new: pd.DataFrame, diff: CollectionDiff,
+                    features: CollectionFeatures) -> pd.DataFrame:
+    """The run's track table in the order of ``new``: carried rows as the run had them (under
+    their new id and path), extracted rows from ``new`` with their extraction's outcome."""
+    order = new["track_id"].astype(str).tolist()
+    carried_ids = [t for t in order if t in diff.carried]
+    carried = run.tracks.set_index("track_id", drop=False).loc[[diff.carried[t] for t in carried_ids]].copy()
+    carried["track_id"] = carried_ids
+    carried["path"] = new.set_index("track_id", drop=False).loc[carried_ids, "path"].to_numpy()
+    extracted = _new_track_rows(new, diff.extracted, features, run.tracks.columns)
+    return pd.concat([carried, extracted], ignore_index=True).set_index("track_id", drop=False).loc[order].reset_index(drop=True)
+
+
+def _new_track_rows(new: pd.DataFrame, ids: list[str], features: CollectionFeatures,
+                    columns: pd.Index) -> pd.DataFrame:
+    """Rows of the run's track table for freshly extracted tracks."""
+    rows = new.set_index("track_id", drop=False).loc[ids].reset_index(drop=True)
+    ok = features.ok
+    rows["duration_s"], rows["padded"] = features.duration_s, features.padded
+    rows["status"] = np.where(ok & (rows["status"] == "ok"), "ok", "skipped")
+    rows["reason"] = np.where(ok, rows["reason"], np.asarray(features.errors, dtype=object))
+    return rows.reindex(columns=columns.union(rows.columns, sort=False))
+
+
+class _Updater:
+    """Rewrites one run's track table, embeddings and labels for a diff."""
+
+    def __init__(self, run: SavedRun, diff: CollectionDiff, order: list[str], features: CollectionFeatures,
+                 ok: np.ndarray) -> None:
+        self.run, self.diff, self.order, self.features, self.ok = run, diff, order, features, ok
+        # nothing is written before every representation is placed: a failure leaves the run as it was
+        self.pending_labels: dict[Path, dict[str, list[int]]] = {}
+        self.pending_embeddings: dict[Path, np.ndarray] = {}
+        self.seeds = sorted(int(s) for s in run.results["seed"].unique())
+
+    def _merged(self, old: pd.Series, new_values: dict[str, object]) -> list[object]:
+        """Values in the new track order: carried from ``old`` (by old id), else ``new_values``."""
+        return [old.get(self.diff.carried[t]) if t in self.diff.carried else new_values[t] for t in self.order]
+
+    def representation(self, representation: str, log: Log) -> bool:
+        """Encode and place the extracted tracks in every seed and clustering of
+        ``representation``; False (they become noise) when its input cannot be encoded."""
+        workspace, results = self.run.workspace, self.run.results
+        rows = results[results["representation"] == representation]
+        input_name = str(rows["input"].iloc[0])
+        try:
+            models = {seed: load_representation(encoding_model(self.run, representation, seed)) for seed in self.seeds}
+        except LibraryError:
+            models = {}
+        usable = self.ok.copy()
+        for seed in self.seeds:
+            stored = read_npz(workspace.embedding(representation, seed))
+            old_ids = stored["track_id"].astype(str)
+            codes = np.full((len(self.diff.extracted), stored["embedding"].shape[1]), np.nan, dtype=np.float32)
+            if models and usable.any():
+                codes[usable] = models[seed].transform(_model_inputs(self.features, input_name)[usable])
+            old = pd.Series(list(stored["embedding"]), index=old_ids)
+            merged = self._merged(old, dict(zip(self.diff.extracted, codes)))
+            width = stored["embedding"].shape[1]
+            embedding = np.stack([np.full(width, np.nan, np.float32) if v is None else v for v in merged])
+            for algorithm in rows["algorithm"].unique():
+                path = workspace.labels(representation, algorithm)
+                labels = pd.read_parquet(path).set_index("track_id")
+                placed = np.full(len(codes), NOISE, dtype=np.int64)
+                if models and usable.any():
+                    placed[usable] = place(self.run, representation, algorithm, seed, models[seed],
+                                           _model_inputs(self.features, input_name)[usable])
+                column = f"seed_{seed}"
+                values = self._merged(labels[column], dict(zip(self.diff.extracted, placed)))
+                self.pending_labels.setdefault(path, {})[column] = [NOISE if v is None else int(v) for v in values]
+            self.pending_embeddings[workspace.embedding(representation, seed)] = embedding
+        if not models:
+            log(f"{representation}: new tracks not placed (its input '{input_name}' cannot be encoded "
+                "from new files; `update --refit` includes them)")
+        return bool(models)
+
+    def write(self) -> None:
+        """Write every embedding and labels file that `representation` prepared."""
+        for path, embedding in self.pending_embeddings.items():
+            write_npz(path, track_id=np.array(self.order), embedding=embedding)
+        for path, columns in self.pending_labels.items():
+            write_parquet(pd.DataFrame({"track_id": self.order, **columns}), path)
+
+
+def _update_tags(run: SavedRun, diff: CollectionDiff, order: list[str], features: CollectionFeatures) -> None:
+    """The run's musicnn tag table for the updated tracks (carried rows renamed, new rows added)."""
+    old = pd.read_parquet(run.workspace.track_tags).set_index("track_id")
+    new = pd.DataFrame(features.tags.tags, columns=features.tags.tag_names, index=diff.extracted)
+    carried = old.reindex([diff.carried[t] for t in order if t in diff.carried])
+    carried.index = [t for t in order if t in diff.carried]
+    merged = pd.concat([carried, new]).loc[order]
+    write_parquet(merged.rename_axis("track_id").reset_index(), run.workspace.track_tags)
+
+
+def _refit(run: SavedRun, config: RunConfig, source: CollectionSource, started: float) -> UpdateSummary:
+    """Run the whole grid again on ``source`` in the same folder, then renumber every new
+    clustering to match the old one (`match_clusters`) so numbers stay where they can."""
+    old_tracks = run.tracks
+    pairs = run.results[["representation", "algorithm"]].drop_duplicates().itertuples(index=False)
+    old_labels = {(r, a): pd.read_parquet(run.workspace.labels(r, a)).set_index("track_id") for r, a in pairs}
+    run_pipeline(config, source, run.workspace.root, Console(quiet=True))
+    refitted = SavedRun.open(run.workspace.root)
+    diff = diff_tracks(old_tracks, refitted.tracks)
+    old_id = {**{t: t for t in diff.changed}, **diff.carried}
+    for (representation, algorithm), old in old_labels.items():
+        path = refitted.workspace.labels(representation, algorithm)
+        if not path.exists():
+            continue
+        new = pd.read_parquet(path).set_index("track_id")
+        shared = [t for t in new.index if old_id.get(t) in old.index]
+        for column in [c for c in new.columns if c in old.columns]:
+            mapping = match_clusters(old.loc[[old_id[t] for t in shared], column].to_numpy(),
+                                     new.loc[shared, column].to_numpy(), new[column].unique())
+            new[column] = [mapping[int(v)] for v in new[column]]
+            _renumber_rule(refitted, representation, algorithm, int(column.removeprefix("seed_")), mapping)
+        write_parquet(new.reset_index(), path)
+    rebuild_report(refitted.workspace.root)
+    return _summary(refitted, diff, started, [])
+
+
+def _renumber_rule(run: SavedRun, representation: str, algorithm: str, seed: int, mapping: dict[int, int]) -> None:
+    """Store the new numbering with the saved rule (or, for a model's posterior, on its own),
+    so that later placements use the numbers the labels show."""
+    rule_file = run.workspace.cluster_rule(representation, algorithm, seed)
+    if not rule_file.exists() and algorithm != MODEL_POSTERIOR:
+        return  # placed by nearest neighbours, which read the renumbered labels
+    rule = read_npz(rule_file) if rule_file.exists() else {}
+    count = max([k for k in mapping if k >= 0], default=-1) + 1
+    write_npz(rule_file, **rule, numbers=np.array([mapping.get(k, k) for k in range(count)], dtype=np.int64))
+
+
+def _summary(run: SavedRun, diff: CollectionDiff, started: float, not_encoded: list[str]) -> UpdateSummary:
+    """Where the extracted tracks landed in the run's best result, and how."""
+    representation, algorithm = run.choose(None, None)
+    seed = int(run.results["seed"].min())
+    tracks = run.tracks.set_index("track_id", drop=False).loc[diff.extracted]
+    labels = pd.read_parquet(run.workspace.labels(representation, algorithm)).set_index("track_id")
+    clusters = labels.reindex(diff.extracted)[f"seed_{seed}"].fillna(NOISE).astype(int).to_numpy()
+    placed = pd.DataFrame({"track_id": diff.extracted, "path": tracks["path"].to_numpy(),
+                           "status": tracks["status"].to_numpy(), "reason": tracks["reason"].to_numpy(),
+                           "cluster": clusters})
+    return UpdateSummary(diff, representation, algorithm, placed, placement(run, representation, algorithm, seed),
+                         not_encoded, time.perf_counter() - started)
+
+
+def update_run(run_dir: Path, folder: Path | None = None, refit: bool = False, log: Log = print) -> UpdateSummary:
+    """Take ``folder`` (default: the run's own audio folder) into the run without refitting
+    (see the module docstring), or with ``refit`` run the grid again and keep cluster numbers
+    where the new clusters match old ones; write the report and the map again."""
+    started = time.perf_counter()
+    run = SavedRun.open(run_dir)
+    config = validate_config(yaml.safe_load(run.record["config_yaml"]))
+    if refit:
+        return _refit(run, config, _source(run, folder), started)
+    new = _reopen_collection(run, _source(run, folder))
+    diff = diff_tracks(run.tracks, new)
+    extracted = new.set_index("track_id", drop=False).loc[diff.extracted].reset_index(drop=True)
+    uses_musicnn = bool((run.results["input"] == "musicnn").any())
+    features = extract_tracks(run.workspace, extracted, config.audio, runner_for(config.distributed, config.audio.workers),
+                              musicnn_spec(config.audio, config.device) if uses_musicnn else None)
+    ok = features.ok & (extracted["status"].to_numpy() == "ok")
+    order = new["track_id"].astype(str).tolist()  # every track is carried or extracted
+    updater = _Updater(run, diff, order, features, ok)
+    not_encoded = [representation for representation in run.results["representation"].unique()
+                   if not updater.representation(representation, log)]
+    updater.write()
+    write_parquet(_updated_tracks(run, new, diff, features), run.workspace.tracks)
+    if features.tags is not None and run.workspace.track_tags.exists():
+        _update_tags(run, diff, order, features)
+    record = dict(run.record)
+    record.setdefault("updates", []).append({"added": len(diff.added), "changed": len(diff.changed),
+                                             "deleted": len(diff.deleted), "tracks": len(order)})
+    write_text(run.workspace.root / RUN_FILE, json.dumps(record, ensure_ascii=False, indent=2))
+    rebuild_report(run.workspace.root)
+    return _summary(SavedRun.open(run.workspace.root), diff, started, not_encoded)
