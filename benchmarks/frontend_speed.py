@@ -47,7 +47,7 @@ from songscape.audio.track import MusicnnSpec
 from songscape.collection import AUDIO_EXTENSIONS
 from songscape.models import REPRESENTATIONS
 from songscape.runners import local_runner
-from songscape.text.embed import LyricsSettings, _e5_model, e5_vectors, embed_text
+from songscape.text.embed import LyricsSettings, e5_model, e5_vectors, embed_text
 from songscape.text.normalize import normalize_lyrics
 from songscape.threads import training_threads
 
@@ -167,7 +167,7 @@ def main() -> None:
     column = next(c for c in table.columns if c.lower() in ("lyrics", "lyric", "text"))
     texts = [t for t in (normalize_lyrics(v) for v in table[column]) if t][:args.texts]
     settings = LyricsSettings(method="e5")
-    _e5_model()  # loaded before any pool forks, as in a run
+    e5_model()  # loaded before any pool forks, as in a run
     print(f"{len(paths)} audio files (30-s centre excerpts) from {args.audio}, {len(texts)} lyrics texts, "
           f"{CORES} cores, torch {torch.__version__} ({torch.get_num_threads()} default threads)")
 

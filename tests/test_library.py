@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from songscape.cli import app
-from songscape.library import LibraryError, assign, similar, write_playlists
+from songscape.library import LibraryError, assign, write_playlists
+from songscape.search import similar
 from songscape.workspace import read_npz
 
 CONFIG = """preset: easy
@@ -141,3 +142,21 @@ def test_every_library_command_refuses_an_empty_run(run_dir: Path, tmp_path: Pat
         result = runner.invoke(app, command)
         assert result.exit_code == 2 and "the run has no results" in result.output, (command, result.output)
     assert not (tmp_path / "l").exists()
+
+
+def test_similar_with_a_lyrics_weight_mixes_in_the_lyrics(run_dir: Path) -> None:
+    from songscape.search import lyric_vectors
+    from songscape.library import SavedRun
+
+    tracks = pd.read_parquet(run_dir / "tracks.parquet")
+    sung = tracks.loc[tracks["lyrics"] != "", "track_id"].iloc[0]
+    sound = similar(run_dir, sung, k=15, representation="pca")
+    lyrics_only = similar(run_dir, sung, k=15, representation="pca", lyrics_weight=1.0)
+    ids, vectors = lyric_vectors(SavedRun.open(run_dir))
+    expected = pd.Series(vectors @ vectors[list(ids).index(sung)], index=ids).drop(sung)
+    top = expected.reindex(tracks["track_id"]).fillna(0.0).drop(sung).sort_values(ascending=False, kind="stable")
+    assert list(lyrics_only["track_id"]) == list(top.index[:15])
+    assert list(sound["track_id"]) != list(lyrics_only["track_id"])
+    instrumental = tracks.loc[tracks["lyrics"] == "", "track_id"].iloc[0]
+    with pytest.raises(LibraryError, match="has no lyrics"):
+        similar(run_dir, instrumental, representation="pca", lyrics_weight=0.3)

@@ -1,5 +1,5 @@
 """Command line: `songscape demo`, `run`, and `report` / `map` / `similar` / `playlists` /
-`assign` / `update` on a finished run."""
+`assign` / `update` / `search` on a finished run."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ from songscape.collection import CollectionError
 from songscape.config import ConfigError, load_config, preset, with_overrides
 from songscape.demo import DemoSettings, write_demo_corpus
 from songscape.experiment import PipelineError
-from songscape.library import LibraryError, assign, similar, write_playlists
+from songscape.library import LibraryError, assign, write_playlists
 from songscape.pipeline import CollectionSource, rebuild_map, rebuild_report, run_pipeline
 from songscape.report.figures import FigureSkipped
 from songscape.runners import DistributedError
+from songscape.search import search_lyrics, similar
 from songscape.update import update_run
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -154,9 +155,23 @@ def similar_(
     track: str = typer.Argument(..., help="A track id of that run."),
     k: int = typer.Option(10, "-k", min=1, help="How many similar tracks."),
     representation: Optional[str] = typer.Option(None, help="Latent space to search (default: the best)."),
+    lyrics_weight: float = typer.Option(0.0, min=0.0, max=1.0, help="Share of the lyrics' e5 similarity in "
+                                        "the score (0: sound only, 1: lyrics only)."),
 ) -> None:
-    """The tracks nearest to TRACK (cosine similarity in a saved run's latent space)."""
-    table = _or_fail(lambda: similar(run_dir, track, k, representation))
+    """The tracks nearest to TRACK (cosine similarity in a saved run's latent space, mixed with
+    the lyrics' similarity by --lyrics-weight)."""
+    table = _or_fail(lambda: similar(run_dir, track, k, representation, lyrics_weight))
+    console.print(table.to_string(index=False))
+
+
+@app.command()
+def search(
+    run_dir: Path = typer.Argument(..., help="A run folder (songscape-runs/<name>)."),
+    text: str = typer.Argument(..., help="What the lyrics should be about, in any language."),
+    k: int = typer.Option(10, "-k", min=1, help="How many tracks."),
+) -> None:
+    """Tracks whose lyrics are closest to TEXT, in any language (e5 similarity)."""
+    table = _or_fail(lambda: search_lyrics(run_dir, text, k))
     console.print(table.to_string(index=False))
 
 

@@ -1,10 +1,9 @@
-"""Using a finished run as a music library: similar songs, playlists per cluster, assigning
-new files to its clusters. Reads the run's artifacts (embeddings, labels, tracks, saved
+"""Using a finished run as a music library: playlists per cluster, assigning new files to its
+clusters (similar songs and lyric search: `songscape.search`). Reads the run's artifacts (embeddings, labels, tracks, saved
 models); nothing is retrained."""
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -71,7 +70,7 @@ class SavedRun:
         return representation, algorithm
 
 
-def _display(tracks: pd.DataFrame) -> pd.Series:
+def display_names(tracks: pd.DataFrame) -> pd.Series:
     """"artist – title" (or the title, or the id) for each track."""
     title = tracks["title"].fillna("") if "title" in tracks else pd.Series("", index=tracks.index)
     title = title.where(title != "", tracks["track_id"])
@@ -79,32 +78,6 @@ def _display(tracks: pd.DataFrame) -> pd.Series:
         return title
     artist = tracks["artist"].fillna("")
     return (artist + " – " + title).where(artist != "", title)
-
-
-def similar(run_dir: Path, track_id: str, k: int = 10, representation: str | None = None) -> pd.DataFrame:
-    """The ``k`` tracks nearest to ``track_id`` by cosine similarity in a representation's
-    embedding (first seed; default: the run's best representation)."""
-    run = SavedRun.open(run_dir)
-    representation, _ = run.choose(representation)
-    stored = read_npz(run.workspace.embedding(representation, int(run.results["seed"].min())))
-    ids = stored["track_id"].astype(str)
-    embedded = np.all(np.isfinite(stored["embedding"]), axis=1)
-    if track_id not in set(ids):
-        close = difflib.get_close_matches(track_id, list(ids), n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise LibraryError(f"unknown track '{track_id}' in this run{hint}")
-    position = int(np.flatnonzero(ids == track_id)[0])
-    if not embedded[position]:
-        raise LibraryError(f"track '{track_id}' has no {representation} embedding (it was skipped for it)")
-    vectors = stored["embedding"][embedded].astype(np.float64)
-    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    candidates = ids[embedded]
-    scores = vectors @ vectors[int(np.flatnonzero(candidates == track_id)[0])]
-    order = [i for i in np.argsort(-scores, kind="stable") if candidates[i] != track_id][:k]
-    by_id = run.tracks.set_index("track_id", drop=False)
-    neighbours = by_id.loc[candidates[order]]
-    return pd.DataFrame({"rank": np.arange(1, len(order) + 1), "track_id": candidates[order],
-                         "track": _display(neighbours).to_numpy(), "similarity": np.round(scores[order], 4)})
 
 
 def _playlist_name(cluster: int, members: pd.DataFrame, label_columns: list[str], used: set[str]) -> str:
@@ -137,7 +110,7 @@ def write_playlists(run_dir: Path, out_dir: Path, representation: str | None = N
     for cluster, members in tracks.groupby(clusters.to_numpy(), sort=True):
         members = members[members["path"].fillna("").astype(bool)]
         lines = ["#EXTM3U", f"#PLAYLIST:{representation} + {algorithm}, cluster {cluster}"]
-        for row, name in zip(members.itertuples(), _display(members)):
+        for row, name in zip(members.itertuples(), display_names(members)):
             duration = getattr(row, "duration_s", np.nan)
             seconds = int(round(duration)) if pd.notna(duration) else -1
             lines += [f"#EXTINF:{seconds},{name}",

