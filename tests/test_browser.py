@@ -140,3 +140,29 @@ def test_map_fits_the_window_without_a_horizontal_scrollbar(run_dir: Path, brows
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     player = page.eval_on_selector("#player", "player => player.getBoundingClientRect().right")
     assert overflow <= 0 and player <= width
+
+
+def test_a_cluster_card_opens_from_the_legend(run_dir: Path, browser, tmp_path: Path) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto((run_dir / "report" / "map.html").as_uri())
+    assert page.locator("#card").is_hidden()
+    entry = page.locator("#legend div.clickable").first
+    cluster = entry.inner_text().split(" (")[0]
+    entry.click()
+    card = page.locator("#card")
+    assert card.is_visible() and card.locator("h3").inner_text().startswith(cluster)
+    size = int(entry.inner_text().split("(")[-1].rstrip(")"))
+    assert card.inner_text().count("\u25B6") >= 1 and f"{size} tracks" in card.inner_text()
+    assert "language" in card.inner_text()  # the label mix
+    page.evaluate("window.played = false; document.getElementById('player')"
+                  ".addEventListener('play', () => { window.played = true; })")
+    card.locator("li.typical").first.click()
+    page.wait_for_function("window.played === true", timeout=15000)
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0 and errors == []
+    page.screenshot(path=str(_screenshot_dir(tmp_path) / "map-card.png"), full_page=True)
+    report = browser.new_page()
+    report.goto((run_dir / "report" / "index.html").as_uri())
+    assert report.locator("section.card").count() == len(page.evaluate("Object.keys(data.cards)"))

@@ -63,9 +63,8 @@ def test_typical_tags_rank_by_lift() -> None:
     tags = pd.DataFrame({"rock": [0.9, 0.8, 0.1, 0.1], "piano": [0.1, 0.2, 0.9, 0.7], "loud": [0.5] * 4},
                         index=["a", "b", "c", "d"])
     described = typical_tags(tags, pd.Series([0, 0, 1, -1], index=["a", "b", "c", "d"]), shown=2)
-    assert list(described["cluster"]) == ["noise", 0, 1] and list(described["tracks"]) == [1, 2, 1]
-    assert described.iloc[1]["most typical tags (lift)"] == "rock (×1.8), loud (×1.0)"
-    assert described.iloc[2]["most typical tags (lift)"].startswith("piano (×1.9)")
+    assert list(described) == [-1, 0, 1]
+    assert described[0] == ["rock (×1.8)", "loud (×1.0)"] and described[1][0] == "piano (×1.9)"
 
 
 def test_musicnn_input_in_a_run_with_tags_in_the_report(tiny_corpus: Path, tmp_path: Path) -> None:
@@ -87,7 +86,8 @@ def test_musicnn_input_in_a_run_with_tags_in_the_report(tiny_corpus: Path, tmp_p
     tags = pd.read_parquet(tmp_path / "run" / "tags.parquet")
     assert len(tags) == 16 and len(tags.columns) == 51 and tags.drop(columns="track_id").stack().between(0, 1).all()
     page = report.read_text(encoding="utf-8")
-    assert "Clusters by musicnn tags" in page and "(×" in page
+    assert "<h2>Clusters (" in page and "<dt>musicnn tags</dt>" in page and "(×" in page
+    assert "BPM (10th–90th percentile)" in page and "dBFS" in page
     run_pipeline(config, CollectionSource(tiny_corpus.parent, tiny_corpus), tmp_path / "run", console)
     assert "audio features: reused" in console.export_text()
 

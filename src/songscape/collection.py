@@ -37,7 +37,7 @@ LYRICS_COLUMN_CANDIDATES = ("lyrics", "lyric", "text")
 NOT_LABELS = frozenset({"track_id", "id", "path", "file", "filename", "file_name", "audio_path",
                         "audio", "title", "song", "artist", "album", "albumartist", "date", "lyrics", "lyric", "text",
                         "sha1", "status", "reason", "duration_s", "padded", "language_detected",
-                        "language_confidence", "script"})
+                        "language_confidence", "script", "tempo_bpm", "loudness_db"})
 MAX_LABEL_VALUES = 50
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from songscape.audio.extract import cached_audio_features, musicnn_spec
+from songscape.audio.extract import cached_audio_features, musicnn_spec, spectral_settings
+from songscape.audio.features import descriptors, stat_names
 from songscape.audio.tagging import CollectionTags
 from songscape.cluster.algorithms import Clustering, ClusteringError, cluster
 from songscape.cluster.metrics import NOISE, evaluate, stability
@@ -137,6 +138,9 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
         failed = ok & ~audio.ok
         tracks.loc[failed, "reason"] = np.asarray(audio.errors, dtype=object)[failed]
         ok &= audio.ok
+        names = stat_names(spectral_settings(config.audio))
+        for column, values in descriptors(np.asarray(audio.stats), names).items():
+            tracks[column] = np.where(ok, values, np.nan)
         stats, stats_key = audio.stats, audio_path.name
         # mel patches are scored in the space of the same excerpts' statistics (their own
         # 8 192 values per track would cost O(n × 8 192) memory and say less)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from songscape.config import RunConfig, validate_config
 from songscape.experiment import MODEL_POSTERIOR
 from songscape.models import Representation, load_representation
 from songscape.models.base import CONFIG_FILE
+from songscape.report.cards import cluster_cards, display_names
 from songscape.report.summary import RUN_FILE
 from songscape.report.tables import best_result
 from songscape.workspace import Workspace, read_npz, write_text
@@ -70,38 +70,19 @@ class SavedRun:
         return representation, algorithm
 
 
-def display_names(tracks: pd.DataFrame) -> pd.Series:
-    """"artist – title" (or the title, or the id) for each track."""
-    title = tracks["title"].fillna("") if "title" in tracks else pd.Series("", index=tracks.index)
-    title = title.where(title != "", tracks["track_id"])
-    if "artist" not in tracks:
-        return title
-    artist = tracks["artist"].fillna("")
-    return (artist + " – " + title).where(artist != "", title)
-
-
-def _playlist_name(cluster: int, members: pd.DataFrame, label_columns: list[str], used: set[str]) -> str:
-    """"cluster-3-rock-english": the cluster and its most common label values (file-safe)."""
-    parts = ["noise" if cluster < 0 else f"cluster-{cluster}"]
-    for column in ["language", *[c for c in label_columns if c != "language"]][:3]:
-        if column in members and members[column].notna().any():
-            parts.append(str(members[column].mode().iloc[0]))
-    name = re.sub(r"[^\w.-]+", "-", "-".join(parts), flags=re.UNICODE).strip("-")
-    while name in used:
-        name += "-"
-    used.add(name)
-    return name
-
-
 def write_playlists(run_dir: Path, out_dir: Path, representation: str | None = None,
                     algorithm: str | None = None) -> list[tuple[Path, int]]:
     """One ``.m3u8`` per cluster (first seed) with paths relative to the playlist, named after
-    the cluster's dominant labels; noise tracks (−1) get a playlist of their own. Returns each
-    playlist with its number of tracks."""
+    the cluster's card ("cluster-3-piano-english": its top musicnn tag and dominant labels);
+    noise tracks (−1) get a playlist of their own. Returns each playlist with its number of
+    tracks."""
     run = SavedRun.open(run_dir)
     representation, algorithm = run.choose(representation, algorithm)
+    seed = int(run.results["seed"].min())
     labels = pd.read_parquet(run.workspace.labels(representation, algorithm))
-    clusters = labels.set_index("track_id")[f"seed_{int(run.results['seed'].min())}"]
+    clusters = labels.set_index("track_id")[f"seed_{seed}"]
+    names = {card.cluster: card.slug for card in cluster_cards(run.workspace, run.tracks, representation,
+                                                                algorithm, run.label_columns, seed)}
     tracks = run.tracks.set_index("track_id", drop=False).loc[clusters.index]
     if not tracks["path"].fillna("").astype(bool).any():
         raise LibraryError("this run has no audio files (lyrics or feature table only): nothing to play")
@@ -115,7 +96,11 @@ def write_playlists(run_dir: Path, out_dir: Path, representation: str | None = N
             seconds = int(round(duration)) if pd.notna(duration) else -1
             lines += [f"#EXTINF:{seconds},{name}",
                       os.path.relpath(row.path, out_dir.resolve()).replace(os.sep, "/")]
-        path = out_dir / (_playlist_name(int(cluster), members, run.label_columns, used) + PLAYLIST_SUFFIX)
+        name = names[int(cluster)]
+        while name in used:
+            name += "-"
+        used.add(name)
+        path = out_dir / (name + PLAYLIST_SUFFIX)
         write_text(path, "\n".join(lines) + "\n")
         written.append((path, len(members)))
     return written

@@ -12,7 +12,8 @@ import pandas as pd
 import yaml
 
 from songscape.config import validate_config
-from songscape.library import LibraryError, SavedRun, display_names
+from songscape.library import LibraryError, SavedRun
+from songscape.report.cards import display_names
 from songscape.text.embed import E5_MODEL, e5_model, e5_available, e5_vectors
 from songscape.text.normalize import normalize_lyrics
 from songscape.workspace import read_npz

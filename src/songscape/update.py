@@ -17,7 +17,8 @@ import pandas as pd
 import yaml
 from rich.console import Console
 
-from songscape.audio.extract import CollectionFeatures, extract_tracks, musicnn_spec
+from songscape.audio.extract import CollectionFeatures, extract_tracks, musicnn_spec, spectral_settings
+from songscape.audio.features import descriptors, stat_names
 from songscape.cluster.metrics import NOISE
 from songscape.collection import load_collection
 from songscape.config import RunConfig, validate_config
@@ -114,8 +115,8 @@ def _model_inputs(features: CollectionFeatures, input_name: str) -> np.ndarray:
     return np.asarray(features.stats if input_name == "audio" else features.mel)
 
 
-def _updated_tracks(run: SavedRun, new: pd.DataFrame, diff: CollectionDiff,
-                    features: CollectionFeatures) -> pd.DataFrame:
+def _updated_tracks(run: SavedRun, new: pd.DataFrame, diff: CollectionDiff, features: CollectionFeatures,
+                    config: RunConfig) -> pd.DataFrame:
     """The run's track table in the order of ``new``: carried rows as the run had them (under
     their new id and path), extracted rows from ``new`` with their extraction's outcome."""
     order = new["track_id"].astype(str).tolist()
@@ -123,16 +124,18 @@ def _updated_tracks(run: SavedRun, new: pd.DataFrame, diff: CollectionDiff,
     carried = run.tracks.set_index("track_id", drop=False).loc[[diff.carried[t] for t in carried_ids]].copy()
     carried["track_id"] = carried_ids
     carried["path"] = new.set_index("track_id", drop=False).loc[carried_ids, "path"].to_numpy()
-    extracted = _new_track_rows(new, diff.extracted, features, run.tracks.columns)
+    extracted = _new_track_rows(new, diff.extracted, features, run.tracks.columns, config)
     return pd.concat([carried, extracted], ignore_index=True).set_index("track_id", drop=False).loc[order].reset_index(drop=True)
 
 
-def _new_track_rows(new: pd.DataFrame, ids: list[str], features: CollectionFeatures,
-                    columns: pd.Index) -> pd.DataFrame:
+def _new_track_rows(new: pd.DataFrame, ids: list[str], features: CollectionFeatures, columns: pd.Index,
+                    config: RunConfig) -> pd.DataFrame:
     """Rows of the run's track table for freshly extracted tracks."""
     rows = new.set_index("track_id", drop=False).loc[ids].reset_index(drop=True)
     ok = features.ok
     rows["duration_s"], rows["padded"] = features.duration_s, features.padded
+    for column, values in descriptors(np.asarray(features.stats), stat_names(spectral_settings(config.audio))).items():
+        rows[column] = np.where(ok, values, np.nan)
     rows["status"] = np.where(ok & (rows["status"] == "ok"), "ok", "skipped")
     rows["reason"] = np.where(ok, rows["reason"], np.asarray(features.errors, dtype=object))
     return rows.reindex(columns=columns.union(rows.columns, sort=False))
@@ -280,7 +283,7 @@ def update_run(run_dir: Path, folder: Path | None = None, refit: bool = False, l
     not_encoded = [representation for representation in run.results["representation"].unique()
                    if not updater.representation(representation, log)]
     updater.write()
-    write_parquet(_updated_tracks(run, new, diff, features), run.workspace.tracks)
+    write_parquet(_updated_tracks(run, new, diff, features, config), run.workspace.tracks)
     if features.tags is not None and run.workspace.track_tags.exists():
         _update_tags(run, diff, order, features)
     record = dict(run.record)

@@ -312,3 +312,15 @@ def track_features(samples: np.ndarray, settings: SpectralSettings) -> tuple[np.
     )
     patch = centre_patch(log_mel_db, settings.patch_frames)
     return stats.astype(np.float32), patch.astype(np.float32)
+
+
+DESCRIPTORS = ("tempo_bpm", "loudness_db")  # per-track values a person reads (cluster cards)
+
+
+def descriptors(stats: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
+    """Per track, from its statistics: the tempo estimate (BPM) and the mean RMS level (dBFS)."""
+    stats = np.asarray(stats, dtype=np.float64)
+    rms = stats[:, names.index("rms_mean")]
+    with np.errstate(invalid="ignore"):
+        loudness = 20 * np.log10(np.maximum(rms, 1e-10))
+    return {"tempo_bpm": stats[:, names.index("tempo_bpm")], "loudness_db": np.where(np.isnan(rms), np.nan, loudness)}

@@ -1,7 +1,7 @@
 """`report/map.html`: an interactive, self-contained 2-D map of the tracks of a run.
 
 Colour by cluster, language or any label; hover for title, artist, album, genre, language and cluster;
-click to play the track (audio referenced relative to the report, or embedded as short Ogg
+click a cluster's legend entry (or a point) for its cluster card; click a point to play the track (audio referenced relative to the report, or embedded as short Ogg
 clips); a search box filters by title. Every text from the user's data reaches the page as
 JSON and is written with ``textContent``, never parsed as HTML.
 """
@@ -19,6 +19,7 @@ import pandas as pd
 import soundfile as sf
 
 from songscape.audio.decode import DecodeError, ExcerptSpec, decode
+from songscape.report.cards import cluster_cards
 from songscape.report.gallery import layout
 from songscape.report.figures import FigureSkipped
 from songscape.report.tables import ranked_results
@@ -32,7 +33,7 @@ TITLE_COLUMNS = ("title", "song", "song_name", "name", "track")  # the first pre
 _TEMPLATE = Path(__file__).with_name("map_template.html")
 
 
-def _audio_source(path: str, report_dir: Path, embed: bool) -> str:
+def audio_source(path: str, report_dir: Path, embed: bool) -> str:
     """A URL for the track's audio: relative to the report, or a data URI of a short Ogg clip;
     "" when the track has no audio (or it cannot be decoded for embedding)."""
     if not path:
@@ -73,12 +74,18 @@ def map_data(workspace: Workspace, representation: str, algorithm: str, label_co
     lookup = {column.lower(): column for column in selected.columns}
     title_column = next((lookup[c] for c in TITLE_COLUMNS if c in lookup), None)
     titles = _text(selected[title_column]) if title_column else list(map(str, track_ids))
+    position = {str(track_id): index for index, track_id in enumerate(track_ids)}
+    cards = {("noise" if card.cluster < 0 else f"cluster {card.cluster}"):
+             {"title": card.title, "size": card.size, "facts": card.facts(),
+              "typical": [position[t] for t in card.typical if t in position]}
+             for card in cluster_cards(workspace, tracks, representation, algorithm, label_columns, random_state)}
     return {
         "title": f"{workspace.root.name}: {representation} + {algorithm}",
         "colourings": colourings,
+        "cards": cards,
         "points": [{"x": float(x), "y": float(y), "id": str(track_id), "title": title or str(track_id),
                     "artist": artist, "album": album, "genre": genre,
-                    "audio": _audio_source(path, workspace.report_dir, embed_audio)}
+                    "audio": audio_source(path, workspace.report_dir, embed_audio)}
                    for (x, y), track_id, title, artist, album, genre, path in zip(
                        coordinates, track_ids, titles, *(_column_text(selected, c) for c in TOOLTIP_COLUMNS),
                        _text(selected["path"]))],

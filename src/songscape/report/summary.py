@@ -12,9 +12,10 @@ import yaml
 
 from songscape.cluster.metrics import EXTERNAL
 from songscape.report import gallery
+from songscape.report.cards import ClusterCard, cluster_cards, display_names
+from songscape.report.explorer import audio_source
 from songscape.report.figures import plot_metric_bars
-from songscape.report.tables import headline_metrics, summarize, to_latex, to_markdown
-from songscape.report.tags import cluster_tags
+from songscape.report.tables import best_result, headline_metrics, summarize, to_latex, to_markdown
 from songscape.workspace import Workspace, write_text
 
 RUN_FILE = "run.json"
@@ -30,6 +31,10 @@ pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.85em; }
 .note { color: #555; font-size: 0.9em; }
 .scroll { overflow-x: auto; }
 figure { margin: 0 0 1.2em; } figcaption { color: #555; font-size: 0.85em; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 1em; }
+.card { border: 1px solid #ddd; border-radius: 6px; padding: 0.4em 1em; font-size: 0.9em; }
+.card dt { font-weight: 600; margin-top: 0.3em; } .card dd { margin-left: 0.8em; }
+.card audio { height: 2em; vertical-align: middle; max-width: 100%; }
 """
 
 
@@ -79,14 +84,31 @@ def _flags(results: pd.DataFrame) -> str:
     return _list_section("Flags", items) or "<p class='note'>No degenerate or supervised results.</p>"
 
 
-def _tags_section(workspace: Workspace, results: pd.DataFrame, label_columns: list[str]) -> str:
-    described = cluster_tags(workspace, results, label_columns)
-    if described is None:
-        return ""
-    title, table = described
-    return (f"<h2>Clusters by musicnn tags ({html.escape(title)}, first seed)</h2>"
-            "<p class='note'>Each cluster's tags whose mean probability is highest relative to the "
-            "whole collection (×2: twice as likely as usual).</p>" + _table(table))
+def _card_html(card: ClusterCard, tracks: pd.DataFrame, report_dir: Path) -> str:
+    """One cluster card: size, playable typical tracks, tags, label mix, ranges and words."""
+    escape = html.escape
+    rows = [f"<p class='note'>{card.size} tracks</p>"]
+    typical = []
+    for track_id in card.typical:
+        track = tracks.loc[track_id]
+        source = audio_source(str(track.get("path") or ""), report_dir, embed=False)
+        player = f"<audio controls preload='none' src='{escape(source)}'></audio>" if source else ""
+        typical.append(f"<li>{escape(str(display_names(tracks.loc[[track_id]]).iloc[0]))} {player}</li>")
+    rows.append(f"<p>Most typical:</p><ul>{''.join(typical)}</ul>")
+    rows.append("<dl>" + "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in card.facts()) + "</dl>")
+    return f"<section class='card' id='card-{card.cluster}'><h3>{escape(card.title)}</h3>{''.join(rows)}</section>"
+
+
+def _cards_section(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFrame,
+                   label_columns: list[str]) -> str:
+    """A card for every cluster of the run's best result (first seed)."""
+    representation, algorithm = best_result(results, label_columns)
+    cards = cluster_cards(workspace, tracks, representation, algorithm, label_columns, int(results["seed"].min()))
+    by_id = tracks.set_index(tracks["track_id"].astype(str), drop=False)
+    return (f"<h2>Clusters ({html.escape(representation)} + {html.escape(algorithm)}, first seed)</h2>"
+            "<p class='note'>Typical tracks are nearest to their cluster's centre; tags and words are the "
+            "ones most over-represented in the cluster (×2: twice as likely as usual).</p>"
+            f"<div class='cards'>{''.join(_card_html(card, by_id, workspace.report_dir) for card in cards)}</div>")
 
 
 def _figures(figures: list[tuple[str, Path | None]]) -> str:
@@ -145,7 +167,7 @@ def write_report(workspace: Workspace) -> Path:
         "pairwise ARI between seeds.</p>",
         *(f"<h2>{html.escape(title)}</h2>{_table(table)}" for title, table in tables.items()),
         _flags(results), _image(bars_path, "metric bars"),
-        _tags_section(workspace, results, label_columns),
+        _cards_section(workspace, results, tracks, label_columns),
         "<h2>Maps</h2>", _figures(gallery.latent_maps(workspace, results, tracks, label_columns,
                                                      list(map_methods))),
         "<h2>Cluster composition</h2>", _figures(gallery.compositions(workspace, results, tracks,
