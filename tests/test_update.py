@@ -88,9 +88,13 @@ def test_update_keeps_every_other_tracks_cluster(grown: tuple[Path, Path, dict[s
 def test_a_second_update_changes_nothing(grown: tuple[Path, Path, dict[str, str]]) -> None:
     run_dir, folder, _ = grown
     before = pd.read_parquet(run_dir / "labels" / "pca__spectral.parquet")
-    result = runner.invoke(app, ["update", str(run_dir), str(folder)])
+    lists = run_dir.parent / "lists"
+    result = runner.invoke(app, ["update", str(run_dir), str(folder), "--playlists", str(lists)])
     assert result.exit_code == 0 and "0 added, 0 changed, 0 deleted, 15 unchanged" in result.output, result.output
     assert pd.read_parquet(run_dir / "labels" / "pca__spectral.parquet").equals(before)
+    entries = [line for playlist in lists.glob("*.m3u8") for line in playlist.read_text(encoding="utf-8").splitlines()
+               if not line.startswith("#")]
+    assert len(entries) == 15 and "playlists written to" in result.output
 
 
 def test_refit_keeps_the_numbers_of_matching_clusters(grown: tuple[Path, Path, dict[str, str]]) -> None:

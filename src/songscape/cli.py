@@ -207,6 +207,8 @@ def update(
     folder: Optional[Path] = typer.Argument(None, help="The audio folder as it is now (default: the run's own)."),
     refit: bool = typer.Option(False, "--refit", help="Run the whole grid again instead; new clusters take "
                                "the numbers of the old clusters they overlap most."),
+    playlists_dir: Optional[Path] = typer.Option(None, "--playlists", help="Write the playlists again into "
+                                                 "this folder (as `songscape playlists --out`)."),
 ) -> None:
     """Take new, changed and deleted files of the folder into a finished run without refitting:
     new tracks join the existing clusters, every other track keeps its cluster."""
@@ -220,6 +222,9 @@ def update(
     if len(summary.placed):
         console.print(f"placed in {summary.representation} + {summary.algorithm} by {summary.rule}:")
         console.print(summary.placed.to_string(index=False))
+    if playlists_dir is not None:
+        written = _or_fail(lambda: write_playlists(run_dir, playlists_dir))
+        console.print(f"{len(written)} playlists written to {playlists_dir}")
     console.print(f"report: {run_dir / 'report' / 'index.html'}")
 
 
