@@ -166,3 +166,36 @@ def test_a_cluster_card_opens_from_the_legend(run_dir: Path, browser, tmp_path: 
     report = browser.new_page()
     report.goto((run_dir / "report" / "index.html").as_uri())
     assert report.locator("section.card").count() == len(page.evaluate("Object.keys(data.cards)"))
+
+
+def test_the_served_map_searches_lyrics_by_meaning(browser, tmp_path: Path) -> None:
+    """`songscape map --serve`: the search box finds the Bangla and the English lyric about a
+    storm at night for an English query that matches no title; files outside the run are refused."""
+    import urllib.error
+    import urllib.request
+
+    from songscape.report.server import start_map_server
+    from tests.test_search import CONFIG as LYRICS_CONFIG
+    from tests.test_search import LYRICS
+
+    table = pd.DataFrame([{"track_id": key, "title": key, "language": language, "lyrics": text}
+                          for key, (language, text) in LYRICS.items()])
+    table.to_csv(tmp_path / "lyrics.csv", index=False)
+    (tmp_path / "run.yaml").write_text(LYRICS_CONFIG, encoding="utf-8")
+    result = runner.invoke(app, ["run", "--table", str(tmp_path / "lyrics.csv"), "--k", "4",
+                                 "--config", str(tmp_path / "run.yaml"), "--workspace", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    server, address = start_map_server(tmp_path / "run", port=0)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(address)
+        assert "lyrics" in page.inner_text("#search-label")
+        page.fill("#search", "storm clouds and thunder all night long")
+        page.wait_for_function("document.getElementById('count').textContent === '2 of 8 tracks'", timeout=30000)
+        visible = page.evaluate("data.points.filter((p, i) => markers[i].style.display !== 'none').map(p => p.id)")
+        assert set(visible) == {"en-rain", "bn-rain"}
+        outside = address.rsplit("/report/", 1)[0] + "/run.yaml"
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(outside.replace("/run/run.yaml", "/run.yaml"))
+    finally:
+        server.shutdown()

@@ -91,6 +91,7 @@ def test_a_second_update_changes_nothing(grown: tuple[Path, Path, dict[str, str]
     lists = run_dir.parent / "lists"
     result = runner.invoke(app, ["update", str(run_dir), str(folder), "--playlists", str(lists)])
     assert result.exit_code == 0 and "0 added, 0 changed, 0 deleted, 15 unchanged" in result.output, result.output
+    assert "the run is up to date" in result.output
     assert pd.read_parquet(run_dir / "labels" / "pca__spectral.parquet").equals(before)
     entries = [line for playlist in lists.glob("*.m3u8") for line in playlist.read_text(encoding="utf-8").splitlines()
                if not line.startswith("#")]

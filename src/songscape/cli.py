@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from songscape.experiment import PipelineError
 from songscape.library import LibraryError, assign, write_playlists
 from songscape.pipeline import CollectionSource, rebuild_map, rebuild_report, run_pipeline
 from songscape.report.figures import FigureSkipped
+from songscape.report.server import start_map_server
 from songscape.runners import DistributedError
 from songscape.search import search_lyrics, similar
 from songscape.update import update_run
@@ -143,10 +145,20 @@ def map_(
     representation: Optional[str] = typer.Option(None, help="Representation to map (default: the best)."),
     algorithm: Optional[str] = typer.Option(None, help="Whose clusters to colour by (default: the best)."),
     embed_audio: bool = typer.Option(False, help="Embed 20-s Ogg clips instead of linking the files."),
+    serve: bool = typer.Option(False, "--serve", help="Serve the map on this computer, so that its search box "
+                               "also searches lyrics by meaning (Ctrl-C stops)."),
+    port: int = typer.Option(8765, min=0, max=65535, help="Port for --serve (0: any free port)."),
 ) -> None:
     """Rebuild report/map.html, the interactive map that plays the tracks, from saved artifacts."""
     map_path = _or_fail(lambda: rebuild_map(run_dir, representation, algorithm, embed_audio))
     console.print(f"map: {map_path}")
+    if serve:
+        server, address = _or_fail(lambda: start_map_server(run_dir, port=port))
+        console.print(f"serving the map at {address}  (Ctrl-C stops)")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            server.shutdown()
 
 
 @app.command("similar")

@@ -49,6 +49,11 @@ class CollectionDiff:
     def extracted(self) -> list[str]:
         return self.changed + self.added
 
+    @property
+    def unchanged(self) -> bool:
+        """Nothing to do: no file added, changed, deleted or moved."""
+        return not (self.extracted or self.deleted) and all(new == old for new, old in self.carried.items())
+
 
 def diff_tracks(old: pd.DataFrame, new: pd.DataFrame) -> CollectionDiff:
     """Match ``new`` tracks to ``old`` ones (both with ``track_id`` and ``sha1``): the same id
@@ -273,6 +278,9 @@ def update_run(run_dir: Path, folder: Path | None = None, refit: bool = False, l
         return _refit(run, config, _source(run, folder), started)
     new = _reopen_collection(run, _source(run, folder))
     diff = diff_tracks(run.tracks, new)
+    if diff.unchanged:
+        log("the run is up to date with its folder: nothing to do")
+        return _summary(run, diff, started, [])
     extracted = new.set_index("track_id", drop=False).loc[diff.extracted].reset_index(drop=True)
     uses_musicnn = bool((run.results["input"] == "musicnn").any())
     features = extract_tracks(run.workspace, extracted, config.audio, runner_for(config.distributed, config.audio.workers),
