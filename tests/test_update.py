@@ -19,6 +19,7 @@ CONFIG = """preset: easy
 seeds: [0, 1]
 map_methods: [tsne]
 representations: [{name: pca, kind: pca, params: {n_components: 4}},
+                  {name: cvae, kind: cvae, condition: language, params: {latent_dim: 2, epochs: 3}},
                   {name: lyrics, kind: raw, input: lyrics}]
 lyrics: {method: tfidf, n_components: 4, min_df: 1}
 clusterers: [{name: kmeans}, {name: spectral}]
@@ -68,7 +69,8 @@ def test_update_keeps_every_other_tracks_cluster(grown: tuple[Path, Path, dict[s
     assert result.exit_code == 0, (result.output, result.exc_info)
     assert "2 added, 1 changed, 1 deleted, 12 unchanged" in result.output
     assert f"deleted: {happened['deleted']}" in result.output
-    assert "lyrics: new tracks not placed" in result.output
+    assert "lyrics: new tracks not placed (lyrics is not a saved model on extracted audio" in result.output
+    assert "cvae: new tracks not placed (cvae is conditioned on 'language'" in result.output
     tracks = pd.read_parquet(run_dir / "tracks.parquet")
     assert len(tracks) == 15 and happened["deleted"] not in set(tracks["track_id"])
     for name, old in before.items():

@@ -143,6 +143,9 @@ def encoding_model(run: SavedRun, representation: str, seed: int) -> Path:
     if not json.loads((model_dir / CONFIG_FILE).read_text())["metadata"].get("input", "").startswith(
             ("audio-", "mel-audio-", "musicnn-")):
         raise LibraryError(f"{representation} was trained on a feature table: new audio cannot be encoded")
+    if str(row.get("conditioned_on") or ""):
+        raise LibraryError(f"{representation} is conditioned on '{row['conditioned_on']}', which new files do "
+                           "not have yet: choose another --representation")
     return model_dir
 
 

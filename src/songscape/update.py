@@ -169,8 +169,9 @@ class _Updater:
         input_name = str(rows["input"].iloc[0])
         try:
             models = {seed: load_representation(encoding_model(self.run, representation, seed)) for seed in self.seeds}
-        except LibraryError:
-            models = {}
+            reason = ""
+        except LibraryError as error:
+            models, reason = {}, str(error).split(";")[0]
         usable = self.ok.copy()
         for seed in self.seeds:
             stored = read_npz(workspace.embedding(representation, seed))
@@ -194,8 +195,7 @@ class _Updater:
                 self.pending_labels.setdefault(path, {})[column] = [NOISE if v is None else int(v) for v in values]
             self.pending_embeddings[workspace.embedding(representation, seed)] = embedding
         if not models:
-            log(f"{representation}: new tracks not placed (its input '{input_name}' cannot be encoded "
-                "from new files; `update --refit` includes them)")
+            log(f"{representation}: new tracks not placed ({reason}); `update --refit` includes them")
         return bool(models)
 
     def write(self) -> None:
