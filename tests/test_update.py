@@ -49,6 +49,7 @@ def grown(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[
     changed, deleted = files[0], files[1]
     shutil.copyfile(files[-1], changed)  # other content under the same name
     deleted.unlink()
+    (folder / "zz-broken.wav").write_bytes(b"not audio")  # added, but cannot be analysed
     return scratch / "run", folder, {"added": " ".join(f.stem for f in files[-2:]), "changed": changed.stem,
                                      "deleted": deleted.stem}
 
@@ -67,15 +68,18 @@ def test_update_keeps_every_other_tracks_cluster(grown: tuple[Path, Path, dict[s
               for name in ("kmeans", "spectral")}
     result = runner.invoke(app, ["update", str(run_dir), str(folder)])
     assert result.exit_code == 0, (result.output, result.exc_info)
-    assert "2 added, 1 changed, 1 deleted, 12 unchanged" in result.output
+    assert "3 added, 1 changed, 1 deleted, 12 unchanged" in result.output
+    assert "zz-broken" in result.output and "skipped" in result.output
     assert f"deleted: {happened['deleted']}" in result.output
     assert "lyrics: new tracks not placed (lyrics is not a saved model on extracted audio" in result.output
     assert "cvae: new tracks not placed (cvae is conditioned on 'language'" in result.output
     tracks = pd.read_parquet(run_dir / "tracks.parquet")
-    assert len(tracks) == 15 and happened["deleted"] not in set(tracks["track_id"])
+    assert len(tracks) == 16 and happened["deleted"] not in set(tracks["track_id"])
+    assert tracks.set_index("track_id").loc["zz-broken", "status"] == "skipped"
+    analysed = tracks.loc[tracks["status"] == "ok", "track_id"]
     for name, old in before.items():
         after = pd.read_parquet(run_dir / "labels" / f"pca__{name}.parquet").set_index("track_id")
-        assert list(after.index) == list(tracks["track_id"])
+        assert list(after.index) == list(analysed)
         kept = [t for t in old.index if t in after.index and t != happened["changed"]]
         assert len(kept) == 12
         assert (after.loc[kept] == old.loc[kept]).all().all()  # no renumbering, every seed
@@ -83,7 +87,7 @@ def test_update_keeps_every_other_tracks_cluster(grown: tuple[Path, Path, dict[s
         assert after.loc[new_ids].ge(0).all().all()  # placed in existing clusters
         assert set(after.loc[new_ids, "seed_0"]) <= set(old["seed_0"])
     embedding = read_npz(run_dir / "embeddings" / "pca__seed0.npz")
-    assert list(embedding["track_id"]) == list(tracks["track_id"]) and np.isfinite(embedding["embedding"]).all()
+    assert list(embedding["track_id"]) == list(analysed) and np.isfinite(embedding["embedding"]).all()
     assert (run_dir / "report" / "index.html").exists() and (run_dir / "report" / "map.html").exists()
 
 
@@ -92,12 +96,12 @@ def test_a_second_update_changes_nothing(grown: tuple[Path, Path, dict[str, str]
     before = pd.read_parquet(run_dir / "labels" / "pca__spectral.parquet")
     lists = run_dir.parent / "lists"
     result = runner.invoke(app, ["update", str(run_dir), str(folder), "--playlists", str(lists)])
-    assert result.exit_code == 0 and "0 added, 0 changed, 0 deleted, 15 unchanged" in result.output, result.output
+    assert result.exit_code == 0 and "0 added, 0 changed, 0 deleted, 16 unchanged" in result.output, result.output
     assert "the run is up to date" in result.output
     assert pd.read_parquet(run_dir / "labels" / "pca__spectral.parquet").equals(before)
     entries = [line for playlist in lists.glob("*.m3u8") for line in playlist.read_text(encoding="utf-8").splitlines()
                if not line.startswith("#")]
-    assert len(entries) == 15 and "playlists written to" in result.output
+    assert len(entries) == 15 and "playlists written to" in result.output  # the broken file is in none
 
 
 def test_refit_keeps_the_numbers_of_matching_clusters(grown: tuple[Path, Path, dict[str, str]]) -> None:
@@ -106,13 +110,13 @@ def test_refit_keeps_the_numbers_of_matching_clusters(grown: tuple[Path, Path, d
     run_dir, folder, _ = grown
     before = pd.read_parquet(run_dir / "labels" / "pca__kmeans.parquet").set_index("track_id")
     result = runner.invoke(app, ["update", str(run_dir), str(folder), "--refit"])
-    assert result.exit_code == 0 and "0 added, 0 changed, 0 deleted, 15 unchanged (refitted" in result.output, \
+    assert result.exit_code == 0 and "0 added, 0 changed, 0 deleted, 16 unchanged (refitted" in result.output, \
         (result.output, result.exc_info)
     after = pd.read_parquet(run_dir / "labels" / "pca__kmeans.parquet").set_index("track_id").loc[before.index]
     assert (after["seed_0"] == before["seed_0"]).mean() >= 0.8
     from songscape.library import assign
 
-    tracks = pd.read_parquet(run_dir / "tracks.parquet")
+    tracks = pd.read_parquet(run_dir / "tracks.parquet").query("status == 'ok'")
     table = assign(run_dir, [Path(p) for p in tracks["path"]], representation="pca", algorithm="kmeans")
     assert (table["cluster"].to_numpy() == after.loc[tracks["track_id"], "seed_0"].to_numpy()).all()
 

@@ -147,7 +147,7 @@ def _new_track_rows(new: pd.DataFrame, ids: list[str], features: CollectionFeatu
 
 
 class _Updater:
-    """Rewrites one run's track table, embeddings and labels for a diff."""
+    """Rewrites one run's embeddings and labels for a diff, in the order of the analysed tracks."""
 
     def __init__(self, run: SavedRun, diff: CollectionDiff, order: list[str], features: CollectionFeatures,
                  ok: np.ndarray) -> None:
@@ -172,7 +172,7 @@ class _Updater:
             reason = ""
         except LibraryError as error:
             models, reason = {}, str(error).split(";")[0]
-        usable = self.ok.copy()
+        usable = self.ok
         for seed in self.seeds:
             stored = read_npz(workspace.embedding(representation, seed))
             old_ids = stored["track_id"].astype(str)
@@ -286,17 +286,21 @@ def update_run(run_dir: Path, folder: Path | None = None, refit: bool = False, l
     features = extract_tracks(run.workspace, extracted, config.audio, runner_for(config.distributed, config.audio.workers),
                               musicnn_spec(config.audio, config.device) if uses_musicnn else None)
     ok = features.ok & (extracted["status"].to_numpy() == "ok")
-    order = new["track_id"].astype(str).tolist()  # every track is carried or extracted
-    updater = _Updater(run, diff, order, features, ok)
+    # embeddings and labels hold the analysed tracks: carried ones that were, new ones that could be
+    old_status = run.tracks.set_index(run.tracks["track_id"].astype(str))["status"]
+    placed_ok = {track_id for track_id, good in zip(diff.extracted, ok) if good}
+    analysed = [t for t in new["track_id"].astype(str)
+                if t in placed_ok or (t in diff.carried and old_status.get(diff.carried[t]) == "ok")]
+    updater = _Updater(run, diff, analysed, features, ok)
     not_encoded = [representation for representation in run.results["representation"].unique()
                    if not updater.representation(representation, log)]
     updater.write()
     write_parquet(_updated_tracks(run, new, diff, features, config), run.workspace.tracks)
     if features.tags is not None and run.workspace.track_tags.exists():
-        _update_tags(run, diff, order, features)
+        _update_tags(run, diff, analysed, features)
     record = dict(run.record)
     record.setdefault("updates", []).append({"added": len(diff.added), "changed": len(diff.changed),
-                                             "deleted": len(diff.deleted), "tracks": len(order)})
+                                             "deleted": len(diff.deleted), "tracks": len(new)})
     write_text(run.workspace.root / RUN_FILE, json.dumps(record, ensure_ascii=False, indent=2))
     rebuild_report(run.workspace.root)
     return _summary(SavedRun.open(run.workspace.root), diff, started, not_encoded)
