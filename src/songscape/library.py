@@ -145,7 +145,7 @@ def encoding_model(run: SavedRun, representation: str, seed: int) -> Path:
         raise LibraryError(f"{representation} was trained on a feature table: new audio cannot be encoded")
     if str(row.get("conditioned_on") or ""):
         raise LibraryError(f"{representation} is conditioned on '{row['conditioned_on']}', which new files do "
-                           "not have yet: choose another --representation")
+                           "not have yet; choose another --representation")
     return model_dir
 
 
