@@ -175,17 +175,9 @@ def test_the_served_map_searches_lyrics_by_meaning(browser, tmp_path: Path) -> N
     import urllib.request
 
     from songscape.report.server import start_map_server
-    from tests.test_search import CONFIG as LYRICS_CONFIG
-    from tests.test_search import LYRICS
+    from tests.test_search import write_lyrics_run
 
-    table = pd.DataFrame([{"track_id": key, "title": key, "language": language, "lyrics": text}
-                          for key, (language, text) in LYRICS.items()])
-    table.to_csv(tmp_path / "lyrics.csv", index=False)
-    (tmp_path / "run.yaml").write_text(LYRICS_CONFIG, encoding="utf-8")
-    result = runner.invoke(app, ["run", "--table", str(tmp_path / "lyrics.csv"), "--k", "4",
-                                 "--config", str(tmp_path / "run.yaml"), "--workspace", str(tmp_path / "run")])
-    assert result.exit_code == 0, result.output
-    server, address = start_map_server(tmp_path / "run", port=0)
+    server, address = start_map_server(write_lyrics_run(tmp_path), port=0)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(address)

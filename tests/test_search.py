@@ -39,9 +39,8 @@ lyrics: {method: e5}
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    scratch = tmp_path_factory.mktemp("search")
+def write_lyrics_run(scratch: Path) -> Path:
+    """A finished lyrics-only run on `LYRICS` in ``scratch``; returns its folder."""
     table = pd.DataFrame([{"track_id": key, "title": key, "language": language, "lyrics": text}
                           for key, (language, text) in LYRICS.items()])
     table.to_csv(scratch / "lyrics.csv", index=False)
@@ -50,6 +49,11 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                  "--config", str(scratch / "run.yaml"), "--workspace", str(scratch / "run")])
     assert result.exit_code == 0, result.output
     return scratch / "run"
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_lyrics_run(tmp_path_factory.mktemp("search"))
 
 
 def _first_in(table: pd.DataFrame, language: str) -> str:

@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from songscape.audio.extract import cached_audio_features, musicnn_spec, spectral_settings
-from songscape.audio.features import descriptors, stat_names
+from songscape.audio.extract import cached_audio_features, musicnn_spec, track_descriptors
 from songscape.audio.tagging import CollectionTags
 from songscape.cluster.algorithms import Clustering, ClusteringError, cluster
 from songscape.cluster.metrics import NOISE, evaluate, stability
@@ -138,8 +137,7 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
         failed = ok & ~audio.ok
         tracks.loc[failed, "reason"] = np.asarray(audio.errors, dtype=object)[failed]
         ok &= audio.ok
-        names = stat_names(spectral_settings(config.audio))
-        for column, values in descriptors(np.asarray(audio.stats), names).items():
+        for column, values in track_descriptors(audio, config.audio).items():
             tracks[column] = np.where(ok, values, np.nan)
         stats, stats_key = audio.stats, audio_path.name
         # mel patches are scored in the space of the same excerpts' statistics (their own

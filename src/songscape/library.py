@@ -45,6 +45,11 @@ class SavedRun:
     def label_columns(self) -> list[str]:
         return self.record["label_columns"]
 
+    @property
+    def config(self) -> RunConfig:
+        """The settings the run was made with."""
+        return validate_config(yaml.safe_load(self.record["config_yaml"]))
+
     @classmethod
     def open(cls, run_dir: Path) -> SavedRun:
         workspace = Workspace(Path(run_dir))
@@ -119,7 +124,7 @@ def assign(run_dir: Path, files: list[Path], representation: str | None = None,
     representation, algorithm = run.choose(representation, algorithm)
     seed = int(run.results["seed"].min())
     model_dir = encoding_model(run, representation, seed)
-    config = validate_config(yaml.safe_load(run.record["config_yaml"]))
+    config = run.config
     row_input = run.results.loc[run.results["representation"] == representation, "input"].iloc[0]
     features, errors = _audio_inputs(files, row_input, config)
     usable = [i for i, error in enumerate(errors) if not error]
@@ -160,15 +165,16 @@ def placement(run: SavedRun, representation: str, algorithm: str, seed: int) -> 
 
 
 def place(run: SavedRun, representation: str, algorithm: str, seed: int, model: Representation,
-          inputs: np.ndarray) -> np.ndarray:
-    """Clusters of new tracks (``inputs`` to the saved ``model`` of that seed) in the run's
-    clustering: the model's posterior, the saved rule, else the run's nearest neighbours
-    (numbered as the run numbers them, also after a refit renumbered them)."""
+          inputs: np.ndarray, codes: np.ndarray | None = None) -> np.ndarray:
+    """Clusters of new tracks (``inputs`` to the saved ``model`` of that seed; ``codes``: their
+    ``model.transform`` when already computed) in the run's clustering: the model's posterior,
+    the saved rule, else the run's nearest neighbours (numbered as the run numbers them, also
+    after a refit renumbered them)."""
     rule_file = run.workspace.cluster_rule(representation, algorithm, seed)
     rule = read_npz(rule_file) if rule_file.exists() else None
     if algorithm == MODEL_POSTERIOR:
         return renumbered(rule or {}, model.predict(inputs))
-    codes = model.transform(inputs)
+    codes = model.transform(inputs) if codes is None else codes
     if rule is not None:
         return assign_with_rule(rule, codes)
     stored = read_npz(run.workspace.embedding(representation, seed))

@@ -73,16 +73,19 @@ def results_table(outcome: RunOutcome) -> Table:
     return table
 
 
+def read_collection(source: CollectionSource, label_columns: list[str] | None) -> Collection:
+    """The collection ``source`` describes, as `load_collection` reads it."""
+    return load_collection(source.audio_dir, source.table, features=source.features, id_column=source.id_column,
+                           lyrics_column=source.lyrics_column, label_columns=label_columns,
+                           exclude=source.exclude, duration_range=source.duration_range)
+
+
 def run_pipeline(config: RunConfig, source: CollectionSource, workspace_root: Path,
                  console: Console | None = None) -> tuple[RunOutcome, Path]:
     """Read the collection, run the grid, write ``run.json`` and the report; return the
     outcome and the report's path."""
     console = console or Console()
-    collection = load_collection(source.audio_dir, source.table, features=source.features,
-                                 id_column=source.id_column,
-                                 lyrics_column=source.lyrics_column,
-                                 label_columns=config.label_columns, exclude=source.exclude,
-                                 duration_range=source.duration_range)
+    collection = read_collection(source, config.label_columns)
     _describe_collection(collection, console)
     workspace = Workspace(workspace_root)
     write_text(workspace.root / "config.yaml", config.to_yaml())

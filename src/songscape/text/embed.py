@@ -183,6 +183,11 @@ def embed_lyrics(lyrics: list[str], settings: LyricsSettings, cache_dir: Path | 
     return LyricsFeatures(vectors, has_lyrics, vocabulary, settings.method)
 
 
+def e5_cache_dir(workspace: Workspace) -> Path:
+    """Where a run caches one e5 vector per lyric text."""
+    return workspace.root / "features" / "texts" / E5_MODEL
+
+
 def cached_lyrics_features(workspace: Workspace, lyrics: list[str], settings: LyricsSettings,
                            log: Callable[[str], None] = print, runner: Runner | None = None,
                            ) -> tuple[LyricsFeatures, Path]:
@@ -198,7 +203,7 @@ def cached_lyrics_features(workspace: Workspace, lyrics: list[str], settings: Ly
         log(f"lyrics features: reused {path.relative_to(workspace.root)}")
         return LyricsFeatures(stored["vectors"], stored["has_lyrics"], stored["vocabulary"],
                               str(stored["method"])), path
-    cache_dir = workspace.root / "features" / "texts" / E5_MODEL
+    cache_dir = e5_cache_dir(workspace)
     features = embed_lyrics(lyrics, resolved, cache_dir, runner, log)
     write_npz(path, vectors=features.vectors, has_lyrics=features.has_lyrics,
               vocabulary=features.vocabulary, method=np.array(features.method))
