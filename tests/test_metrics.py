@@ -1,7 +1,10 @@
 import numpy as np
 import pytest
 
+from sklearn.metrics import normalized_mutual_info_score
+
 from songscape.cluster.metrics import (
+    agreement,
     evaluate,
     external_metrics,
     hungarian_accuracy,
@@ -102,3 +105,17 @@ def test_stability_is_mean_pairwise_ari() -> None:
     assert stability([a, b]) == 1.0
     assert stability([a, b, c]) == pytest.approx((1.0 - 0.5 - 0.5) / 3)
     assert np.isnan(stability([a]))
+
+
+def test_agreement_is_mean_nmi_with_every_other_labeling() -> None:
+    rng = np.random.default_rng(0)
+    labelings = {name: rng.integers(-1, 4, 200) for name in "abc"}
+    labelings["copy of a"] = labelings["a"].copy()
+    labelings["one cluster"] = np.zeros(200, dtype=int)
+    scores = agreement(labelings)
+    for name, labels in labelings.items():
+        expected = np.mean([normalized_mutual_info_score(labels, other)
+                            for other_name, other in labelings.items() if other_name != name])
+        assert scores[name] == pytest.approx(expected, abs=1e-12)
+    assert scores["a"] > scores["b"] and scores["one cluster"] == 0.0
+    assert np.isnan(agreement({"alone": labelings["a"]})["alone"])

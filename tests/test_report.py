@@ -11,7 +11,7 @@ import pytest
 
 from songscape.config import validate_config
 from songscape.pipeline import CollectionSource, rebuild_report, run_pipeline
-from songscape.report.tables import latex_escape, to_latex, to_markdown
+from songscape.report.tables import choice_note, latex_escape, ranked_results, to_latex, to_markdown
 
 SMALL = {"latent_dim": 3, "hidden": [16], "epochs": 8}
 
@@ -95,3 +95,22 @@ def test_large_maps_fit_on_a_sample_and_place_the_rest(method: str, monkeypatch:
 
     placed = KNeighborsClassifier(3).fit(coordinates[sampled], truth[sampled]).predict(coordinates[~sampled])
     assert (placed == truth[~sampled]).mean() > 0.95  # the rest land among their own kind
+
+
+def _results(rows: list[tuple[str, str, float, float, bool]]) -> pd.DataFrame:
+    return pd.DataFrame([{"representation": r, "algorithm": a, "seed": seed, "agreement": agree,
+                          "nmi_genre": nmi, "supervised_leak": leak, "silhouette_common": 0.0}
+                         for r, a, agree, nmi, leak in rows for seed in (0, 1)])
+
+
+def test_the_best_result_is_chosen_without_labels() -> None:
+    """The most agreeing result wins even where a label scores another higher; a result
+    conditioned on a scored label never wins; the note says how it chose and what it missed."""
+    results = _results([("pca", "kmeans", 0.5, 0.9, False), ("vae", "kmeans", 0.7, 0.4, False),
+                        ("cvae", "kmeans", 0.9, 1.0, True)])
+    assert ranked_results(results) == [("vae", "kmeans"), ("pca", "kmeans"), ("cvae", "kmeans")]
+    note = choice_note(results, ["genre"])
+    assert note.startswith("vae + kmeans was chosen without labels")
+    assert "NMI 0.40" in note and "pca + kmeans (0.90)" in note
+    older = results.drop(columns="agreement").assign(silhouette_common=[0.1, 0.1, 0.3, 0.3, 0.9, 0.9])
+    assert ranked_results(older)[0] == ("vae", "kmeans")

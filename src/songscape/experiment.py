@@ -19,7 +19,7 @@ import pandas as pd
 from songscape.audio.extract import cached_audio_features, musicnn_spec, track_descriptors
 from songscape.audio.tagging import CollectionTags
 from songscape.cluster.algorithms import Clustering, ClusteringError, cluster
-from songscape.cluster.metrics import NOISE, evaluate, stability
+from songscape.cluster.metrics import NOISE, agreement, evaluate, stability
 from songscape.collection import Collection
 from songscape.config import RepresentationSpec, RunConfig
 from songscape.models import REPRESENTATIONS, Representation, load_representation
@@ -314,11 +314,28 @@ def _run_representation(spec: RepresentationSpec, block: InputBlock, tracks: pd.
     for algorithm, columns in labels_by_algorithm.items():
         write_parquet(pd.DataFrame({"track_id": scoring.track_ids, **columns}),
                       workspace.labels(spec.name, algorithm))
-        agreement = stability(list(columns.values()))
+        seed_agreement = stability(list(columns.values()))
         for row in rows:
             if row["algorithm"] == algorithm:
-                row["stability"] = agreement
+                row["stability"] = seed_agreement
     return rows, k_rows
+
+
+def _with_agreement(results: pd.DataFrame, workspace: Workspace) -> pd.DataFrame:
+    """``results`` with an ``agreement`` column: each (representation, algorithm, seed)
+    labeling's mean NMI with every other unsupervised labeling of the run (see `agreement`);
+    NaN for results conditioned on a scored label, which are left out of the pool."""
+    if results.empty:
+        return results
+    fair = results[~results["supervised_leak"].astype(bool)]
+    labelings = {}
+    for (representation, algorithm), group in fair.groupby(["representation", "algorithm"], sort=False):
+        saved = pd.read_parquet(workspace.labels(representation, algorithm))
+        for seed in group["seed"]:
+            labelings[(representation, algorithm, int(seed))] = saved[f"seed_{seed}"].to_numpy()
+    scores = agreement(labelings)
+    keys = zip(results["representation"], results["algorithm"], results["seed"].astype(int))
+    return results.assign(agreement=[scores.get(key, np.nan) for key in keys])
 
 
 def run_experiment(config: RunConfig, collection: Collection, workspace: Workspace,
@@ -356,7 +373,7 @@ def run_experiment(config: RunConfig, collection: Collection, workspace: Workspa
         rows += spec_rows
         k_rows += spec_k_rows
         log(f"{spec.name}: {len(config.seeds)} seed(s) done")
-    results = pd.DataFrame(rows)
+    results = _with_agreement(pd.DataFrame(rows), workspace)
     write_parquet(results, workspace.results_parquet)
     write_csv(results, workspace.results_csv)
     if k_rows:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from songscape.models import Representation, load_representation
 from songscape.models.base import CONFIG_FILE
 from songscape.report.cards import cluster_cards, display_names
 from songscape.report.summary import RUN_FILE
-from songscape.report.tables import best_result
+from songscape.report.tables import ranked_results
 from songscape.workspace import Workspace, read_npz, write_text
 
 PLAYLIST_SUFFIX = ".m3u8"
@@ -61,18 +62,19 @@ class SavedRun:
         record = json.loads((workspace.root / RUN_FILE).read_text(encoding="utf-8"))
         return cls(workspace, pd.read_parquet(workspace.tracks), results, record)
 
-    def choose(self, representation: str | None, algorithm: str | None = None) -> tuple[str, str]:
-        """The named representation/algorithm (checked), or the run's best result."""
+    def choose(self, representation: str | None, algorithm: str | None = None,
+               suitable: Callable[[str], bool] | None = None) -> tuple[str, str]:
+        """The named representation/algorithm (checked); what is not named comes from the
+        run's best result (chosen without labels, `ranked_results`) that matches what is named
+        and, given ``suitable``, whose representation it accepts (when one does)."""
         for what, value in (("representation", representation), ("algorithm", algorithm)):
             if value is not None and value not in set(self.results[what]):
                 raise LibraryError(f"no {what} '{value}' in this run "
                                    f"(known: {', '.join(dict.fromkeys(self.results[what]))})")
-        best = best_result(self.results, self.label_columns)
-        representation = representation or best[0]
-        if algorithm is None:
-            rows = self.results[self.results["representation"] == representation]
-            algorithm = best[1] if best[1] in set(rows["algorithm"]) else str(rows["algorithm"].iloc[0])
-        return representation, algorithm
+        ranked = ranked_results(self.results)
+        matching = [(r, a) for r, a in ranked if representation in (None, r) and algorithm in (None, a)]
+        accepted = [(r, a) for r, a in matching if suitable is None or suitable(r)]
+        return (accepted or matching or [(representation or ranked[0][0], algorithm or ranked[0][1])])[0]
 
 
 def write_playlists(run_dir: Path, out_dir: Path, representation: str | None = None,
@@ -121,8 +123,9 @@ def assign(run_dir: Path, files: list[Path], representation: str | None = None,
     embedding (`assign_by_neighbours`). The ``rule`` column says which. A file that cannot be
     decoded is reported in its row with cluster −1; the others are still assigned."""
     run = SavedRun.open(run_dir)
-    representation, algorithm = run.choose(representation, algorithm)
     seed = int(run.results["seed"].min())
+    representation, algorithm = run.choose(representation, algorithm,
+                                           suitable=lambda name: can_encode(run, name, seed))
     model_dir = encoding_model(run, representation, seed)
     config = run.config
     row_input = run.results.loc[run.results["representation"] == representation, "input"].iloc[0]
@@ -152,6 +155,15 @@ def encoding_model(run: SavedRun, representation: str, seed: int) -> Path:
         raise LibraryError(f"{representation} is conditioned on '{row['conditioned_on']}', which new files do "
                            "not have yet; choose another --representation")
     return model_dir
+
+
+def can_encode(run: SavedRun, representation: str, seed: int) -> bool:
+    """Whether new audio can be encoded into ``representation`` (see `encoding_model`)."""
+    try:
+        encoding_model(run, representation, seed)
+    except LibraryError:
+        return False
+    return True
 
 
 def placement(run: SavedRun, representation: str, algorithm: str, seed: int) -> str:

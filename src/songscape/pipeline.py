@@ -17,7 +17,7 @@ from songscape.library import SavedRun
 from songscape.report.explorer import write_map
 from songscape.report.figures import FigureSkipped
 from songscape.report.summary import RUN_FILE, write_report
-from songscape.report.tables import headline_metrics, summarize
+from songscape.report.tables import choice_note, headline_metrics, summarize
 from songscape.workspace import Workspace, write_text
 
 
@@ -104,6 +104,7 @@ def run_pipeline(config: RunConfig, source: CollectionSource, workspace_root: Pa
     write_text(workspace.root / RUN_FILE, json.dumps(run_record, ensure_ascii=False, indent=2))
     console.print(f"models: {outcome.models_trained} trained, {outcome.models_reused} reused")
     console.print(results_table(outcome))
+    console.print(f"best: {choice_note(outcome.results, outcome.label_columns)}")
     report = write_report(workspace)
     try:
         write_map(workspace, outcome.label_columns)

@@ -11,6 +11,7 @@ tracks whose truth is missing. A clustering is ``degenerate`` when one cluster h
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from itertools import combinations
 
 import numpy as np
@@ -74,6 +75,39 @@ def external_metrics(labels: np.ndarray, truth: np.ndarray) -> dict[str, float]:
         "purity": purity(y_true, y_pred),
         "accuracy": hungarian_accuracy(y_true, y_pred),
     }
+
+
+def agreement(labelings: dict[Hashable, np.ndarray]) -> dict[Hashable, float]:
+    """For each labeling, its mean NMI (arithmetic normalisation, noise a group of its own)
+    with every other labeling: how much it agrees with the rest of the run, the label-free
+    consensus score of Strehl & Ghosh (2002). NaN with fewer than two labelings."""
+    keys = list(labelings)
+    codes, entropies = [], []
+    for key in keys:
+        _, code = np.unique(np.asarray(labelings[key]), return_inverse=True)
+        codes.append(code.astype(np.int64))
+        entropies.append(_entropy(np.bincount(code)))
+    totals = np.zeros(len(keys))
+    for i, j in combinations(range(len(keys)), 2):
+        score = _nmi(codes[i], codes[j], entropies[i], entropies[j])
+        totals[i] += score
+        totals[j] += score
+    count = max(len(keys) - 1, 1)
+    return {key: float(totals[i] / count) if len(keys) > 1 else float("nan") for i, key in enumerate(keys)}
+
+
+def _entropy(counts: np.ndarray) -> float:
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log(p)).sum())
+
+
+def _nmi(a: np.ndarray, b: np.ndarray, entropy_a: float, entropy_b: float) -> float:
+    """NMI of two integer codings 0…k-1 of the same items, given their entropies."""
+    if entropy_a == 0.0 and entropy_b == 0.0:
+        return 1.0
+    width = int(b.max()) + 1
+    joint = np.bincount(a * width + b, minlength=(int(a.max()) + 1) * width).astype(float)
+    return max(0.0, entropy_a + entropy_b - _entropy(joint)) / (0.5 * (entropy_a + entropy_b))
 
 
 def stability(labelings: list[np.ndarray]) -> float:

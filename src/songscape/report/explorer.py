@@ -98,7 +98,7 @@ def write_map(workspace: Workspace, label_columns: list[str], representation: st
     result of the run that can be mapped, see `ranked_results`) and return its path;
     `FigureSkipped` when none can."""
     results = pd.read_parquet(workspace.results_parquet)
-    candidates = [(r, a) for r, a in ranked_results(results, label_columns)
+    candidates = [(r, a) for r, a in ranked_results(results)
                   if representation in (None, r) and algorithm in (None, a)]
     reasons = []
     for chosen_representation, chosen_algorithm in candidates:  # the best one that can be mapped

@@ -15,7 +15,7 @@ from songscape.report import gallery
 from songscape.report.cards import ClusterCard, cluster_cards, display_names
 from songscape.report.explorer import audio_source
 from songscape.report.figures import plot_metric_bars
-from songscape.report.tables import best_result, headline_metrics, summarize, to_latex, to_markdown
+from songscape.report.tables import best_result, choice_note, headline_metrics, summarize, to_latex, to_markdown
 from songscape.workspace import Workspace, write_text
 
 RUN_FILE = "run.json"
@@ -102,10 +102,11 @@ def _card_html(card: ClusterCard, tracks: pd.DataFrame, report_dir: Path) -> str
 def _cards_section(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFrame,
                    label_columns: list[str]) -> str:
     """A card for every cluster of the run's best result (first seed)."""
-    representation, algorithm = best_result(results, label_columns)
+    representation, algorithm = best_result(results)
     cards = cluster_cards(workspace, tracks, representation, algorithm, label_columns, int(results["seed"].min()))
     by_id = tracks.set_index(tracks["track_id"].astype(str), drop=False)
     return (f"<h2>Clusters ({html.escape(representation)} + {html.escape(algorithm)}, first seed)</h2>"
+            f"<p class='note'>{html.escape(choice_note(results, label_columns))}</p>"
             "<p class='note'>Typical tracks are nearest to their cluster's centre; tags and words are the "
             "ones most over-represented in the cluster (×2: twice as likely as usual).</p>"
             f"<div class='cards'>{''.join(_card_html(card, by_id, workspace.report_dir) for card in cards)}</div>")

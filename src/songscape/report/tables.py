@@ -10,13 +10,16 @@ from songscape.cluster.metrics import INTERNAL
 
 def headline_metrics(label_columns: list[str]) -> list[str]:
     """Metric columns shown in summaries: cluster count, coverage, internal metrics (silhouette
-    also in the common input space), NMI and ARI per label column, stability over seeds."""
+    also in the common input space), NMI and ARI per label column, stability over seeds and
+    agreement with the run's other results (the label-free choice of the best)."""
     return ["n_clusters", "coverage", "silhouette", "silhouette_common", *INTERNAL[1:],
-            *(f"{name}_{column}" for column in label_columns for name in ("nmi", "ari")), "stability"]
+            *(f"{name}_{column}" for column in label_columns for name in ("nmi", "ari")), "stability",
+            "agreement"]
 
 
 def summarize(results: pd.DataFrame, metrics: list[str], digits: int = 3) -> pd.DataFrame:
     """Mean ± std over seeds per (representation, algorithm), one text cell per metric."""
+    metrics = [metric for metric in metrics if metric in results]  # older runs lack newer columns
     grouped = results.groupby(["representation", "algorithm"], sort=False)
     summary = grouped[metrics].agg(["mean", "std"])
     table = pd.DataFrame(index=summary.index)
@@ -28,21 +31,41 @@ def summarize(results: pd.DataFrame, metrics: list[str], digits: int = 3) -> pd.
     return table.reset_index()
 
 
-def ranked_results(results: pd.DataFrame, label_columns: list[str]) -> list[tuple[str, str]]:
-    """(representation, algorithm) pairs, best first: by mean NMI against the first label
-    column, leaving out supervised results; without labels, by mean silhouette in the common
-    space."""
-    candidates = results[~results["supervised_leak"].astype(bool)] if "supervised_leak" in results else results
-    if candidates.empty:
-        candidates = results
-    metric = f"nmi_{label_columns[0]}" if label_columns and f"nmi_{label_columns[0]}" in results else "silhouette_common"
-    means = candidates.groupby(["representation", "algorithm"], sort=False)[metric].mean().fillna(-np.inf)
-    return list(means.sort_values(ascending=False, kind="stable").index)
+def ranked_results(results: pd.DataFrame) -> list[tuple[str, str]]:
+    """(representation, algorithm) pairs, best first, chosen without labels: by mean
+    ``agreement`` (how well its clusters agree with every other clustering of the run, over
+    seeds), then by common-space silhouette for runs written before that column existed.
+    Results conditioned on a scored label come last."""
+    leak = results["supervised_leak"].astype(bool) if "supervised_leak" in results else pd.Series(False, results.index)
+    metric = "agreement" if "agreement" in results and results["agreement"].notna().any() else "silhouette_common"
+    grouped = results.assign(leak=leak).groupby(["representation", "algorithm"], sort=False)
+    score = grouped[metric].mean().fillna(-np.inf) - np.where(grouped["leak"].any(), np.inf, 0.0)
+    return list(score.sort_values(ascending=False, kind="stable").index)
 
 
-def best_result(results: pd.DataFrame, label_columns: list[str]) -> tuple[str, str]:
+def best_result(results: pd.DataFrame) -> tuple[str, str]:
     """The first of `ranked_results`."""
-    return ranked_results(results, label_columns)[0]
+    return ranked_results(results)[0]
+
+
+def choice_note(results: pd.DataFrame, label_columns: list[str]) -> str:
+    """One sentence on how the best result was chosen and, where labels exist, how it scores
+    against the result that the first label would have chosen."""
+    representation, algorithm = best_result(results)
+    metric = "agreement" if "agreement" in results and results["agreement"].notna().any() else "silhouette_common"
+    how = ("its clusters agree best with the run's other clusterings (mean NMI over seeds)"
+           if metric == "agreement" else "highest silhouette in the common input space")
+    note = f"{representation} + {algorithm} was chosen without labels: {how}."
+    column = f"nmi_{label_columns[0]}" if label_columns else None
+    if column is None or column not in results:
+        return note
+    fair = results[~results["supervised_leak"].astype(bool)] if "supervised_leak" in results else results
+    means = fair.groupby(["representation", "algorithm"], sort=False)[column].mean()
+    if (representation, algorithm) not in means or means.isna().all():
+        return note
+    top = means.idxmax()
+    return (note + f" Scored by {label_columns[0]}: NMI {means[(representation, algorithm)]:.2f}; "
+            f"the best by that label is {top[0]} + {top[1]} ({means[top]:.2f}).")
 
 
 def to_markdown(frame: pd.DataFrame) -> str:
