@@ -71,3 +71,33 @@ def test_lyrics_are_required_somewhere_and_rows_must_match() -> None:
         MultimodalVAE(**FAST).fit(inputs["audio"])
     with pytest.raises(ValueError, match="audio has 60 rows but lyrics 59"):
         MultimodalVAE(**FAST).fit(inputs["audio"], inputs["lyrics"][:59], inputs["lyrics_mask"][:59])
+
+
+def test_mfa_balance_keeps_a_lyric_direction_that_many_audio_features_drown() -> None:
+    """Audio: 60 statistics driven by two strong factors; lyrics: 120 dimensions of
+    idiosyncratic noise plus one language direction in 12 of them. Balanced by size, the two
+    latent dimensions go to the audio; balanced by each modality's first principal axis
+    (multiple factor analysis), language keeps its place in the code."""
+    rng = np.random.default_rng(0)
+    n = 160
+    language = np.repeat([0, 1], n // 2)
+    audio = rng.standard_normal((n, 2)) @ rng.standard_normal((2, 60)) + 0.1 * rng.standard_normal((n, 60))
+    lyrics = rng.standard_normal((n, 120))
+    lyrics[:, :12] += 1.5 * (2 * language[:, None] - 1)
+    settings = {**FAST, "latent_dim": 2, "epochs": 150}
+
+    def language_in_code(balance: str) -> float:
+        model = MultimodalVAE(balance=balance, random_state=0, **settings).fit(audio, lyrics)
+        code = model.transform(audio, lyrics)
+        return abs(np.corrcoef(class_mean_projection(code, language), language)[0, 1])
+
+    by_size, by_mfa = language_in_code("size"), language_in_code("mfa")
+    assert by_mfa > 0.75 and by_mfa > by_size + 0.3, (by_size, by_mfa)
+    with pytest.raises(ValueError, match="balance must be one of mfa, size"):
+        MultimodalVAE(balance="equal")
+
+
+def class_mean_projection(code: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """The code projected on the direction between the two class means."""
+    direction = code[classes == 1].mean(axis=0) - code[classes == 0].mean(axis=0)
+    return code @ direction

@@ -17,6 +17,16 @@ from songscape.models.training import Batch, Step
 from songscape.models.vae import BetaVAEObjective
 
 MODALITIES = ("audio", "lyrics")
+BALANCES = ("mfa", "size")
+
+
+def first_eigenvalue(standardized: np.ndarray) -> float:
+    """The largest eigenvalue of the covariance of standardized rows: the variance of the
+    block's first principal axis (1.0 for fewer than two rows)."""
+    if len(standardized) < 2:
+        return 1.0
+    covariance = np.cov(np.asarray(standardized, dtype=np.float64), rowvar=False)
+    return float(max(np.linalg.eigvalsh(np.atleast_2d(covariance))[-1], 1e-12))
 
 
 def product_of_experts(means: list[torch.Tensor], log_variances: list[torch.Tensor],
@@ -50,20 +60,27 @@ class MultimodalVAE(BetaVAEObjective):
     saying which rows have lyrics. transform returns the fused posterior mean from whatever
     each track has.
 
-    Each modality's squared error is divided by its number of features and multiplied by
-    its weight (``audio_weight``, ``lyrics_weight``) and by the mean feature count, so modalities
-    count by weight, not by size. With ``subset_training`` the loss adds the ELBOs of each
+    Each modality's squared error is balanced and then multiplied by its weight
+    (``audio_weight``, ``lyrics_weight``). ``balance="mfa"`` (default) divides it by the variance
+    of the modality's own first principal axis, as multiple factor analysis (Escofier & Pagès)
+    weights blocks, so that neither modality's main direction outweighs the other's: a block of
+    many correlated audio statistics no longer drowns a lyric direction such as language.
+    ``balance="size"`` divides by the number of features instead. Either is then multiplied by
+    the mean of the two divisors, so the loss keeps its scale. With ``subset_training`` the loss adds the ELBOs of each
     modality alone to the joint ELBO (the MVAE sub-sampling), so single-modality codes land in
     the same space as joint ones. β, warm-up and capacity as in `BetaVAEObjective`.
     """
 
     kind = "mvae"
 
-    def __init__(self, audio_weight: float = 1.0, lyrics_weight: float = 1.0,
+    def __init__(self, audio_weight: float = 1.0, lyrics_weight: float = 1.0, balance: str = "mfa",
                  subset_training: bool = True, latent_dim: int = 16, **kwargs: Any) -> None:
         super().__init__(latent_dim=latent_dim, **kwargs)
+        if balance not in BALANCES:
+            raise ValueError(f"balance must be one of {', '.join(BALANCES)}, not {balance!r}")
         self.audio_weight = audio_weight
         self.lyrics_weight = lyrics_weight
+        self.balance = balance
         self.subset_training = subset_training
 
     def fit(self, audio: np.ndarray, lyrics: np.ndarray | None = None,
@@ -102,8 +119,13 @@ class MultimodalVAE(BetaVAEObjective):
             raise ValueError(f"audio has {n} rows but lyrics {len(lyrics)} and lyrics_mask {len(mask)}")
         if fitting and not mask.any():
             raise ValueError("MultimodalVAE.fit needs some rows with lyrics")
+        audio_tensor = self._standardize("audio", audio, fitting)
         lyrics_tensor = self._standardize("lyrics", lyrics, fitting, rows=mask)
-        return {"audio": self._standardize("audio", audio, fitting),
+        if fitting:
+            for name, standardized in (("audio", audio_tensor), ("lyrics", lyrics_tensor[torch.from_numpy(mask)])):
+                self.shape_[f"{name}_divisor"] = (first_eigenvalue(standardized.numpy()) if self.balance == "mfa"
+                                                  else float(standardized.shape[1]))
+        return {"audio": audio_tensor,
                 "lyrics": torch.where(torch.from_numpy(mask)[:, None], lyrics_tensor, 0.0),
                 "audio_mask": torch.ones(n), "lyrics_mask": torch.from_numpy(mask.astype(np.float32))}
 
@@ -113,13 +135,13 @@ class MultimodalVAE(BetaVAEObjective):
 
     def _reconstruction(self, module: nn.Module, code: torch.Tensor, batch: Batch,
                         use: tuple[str, ...]) -> torch.Tensor:
-        """Weighted, size-balanced squared error of the modalities in ``use``, per row."""
-        sizes = {m: self.shape_[f"{m}_features"] for m in MODALITIES}
-        scale = float(np.mean(list(sizes.values())))
+        """Weighted, balanced squared error of the modalities in ``use``, per row."""
+        divisors = {m: self.shape_[f"{m}_divisor"] for m in MODALITIES}
+        scale = float(np.mean(list(divisors.values())))
         weights = {"audio": self.audio_weight, "lyrics": self.lyrics_weight}
         total = code.new_zeros(len(code))
         for m in use:
-            error = squared_error(module.decoders[m](code), batch[m]) / sizes[m]
+            error = squared_error(module.decoders[m](code), batch[m]) / divisors[m]
             total = total + weights[m] * scale * error * batch[f"{m}_mask"]
         return total
 
