@@ -38,7 +38,7 @@ from songscape.audio.decode import ExcerptSpec
 from songscape.audio.extract import extract_collection
 from songscape.audio.features import SpectralSettings
 from songscape.audio.track import extract_track
-from songscape.demo_synth import STYLES, render_track
+from songscape.demo.synth import STYLES, render_track
 
 SETTINGS = SpectralSettings()
 

@@ -7,7 +7,7 @@ import soundfile as sf
 
 from songscape.audio.features import SpectralSettings, stat_names, track_features
 from songscape.demo import DemoSettings, make_lyrics, write_demo_corpus
-from songscape.demo_synth import STYLES, render_track
+from songscape.demo.synth import STYLES, render_track
 
 
 def test_corpus_has_styles_languages_and_files(tiny_corpus: Path) -> None:
@@ -52,7 +52,7 @@ def test_lyrics_scripts_and_instrumentals() -> None:
 
 def test_default_corpus_mix_of_languages() -> None:
     """The table logic alone (no audio) over 240 tracks: ~10% instrumental, some Banglish."""
-    from songscape.demo import _choose_language, _track_styles
+    from songscape.demo.corpus import _choose_language, _track_styles
 
     settings = DemoSettings()
     languages = [_choose_language(style, np.random.default_rng([0, i]))

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from songscape.demo_synth import STYLES, render_track
-from songscape.demo_vocabulary import ARTIST_WORDS, VOCABULARIES
+from songscape.demo.synth import STYLES, render_track
+from songscape.demo.vocabulary import ARTIST_WORDS, VOCABULARIES
 from songscape.workspace import atomic_path
 
 MANIFEST = "corpus.json"
