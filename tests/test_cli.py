@@ -123,3 +123,18 @@ def test_every_preset_end_to_end(preset_name: str, tiny_corpus: Path, tmp_path: 
     for column in ("silhouette_common", "stability", "degenerate", "nmi_style"):
         assert column in results.columns
     assert (workspace / "report" / "index.html").exists()
+
+
+def test_the_demo_prints_no_python_warning(tmp_path: Path) -> None:
+    """In a fresh interpreter, as `make demo` runs it: no line of output is a Python warning."""
+    import os
+    import re
+    import subprocess
+    import sys
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    done = subprocess.run([sys.executable, "-m", "songscape", "demo", "--tracks", "12", "--seconds", "2.5",
+                           "--seeds", "2", "--workspace", str(tmp_path / "demo")],
+                          capture_output=True, text=True, env=environment, timeout=600)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert not re.search(r"\w+Warning\b|warnings\.warn", output), output

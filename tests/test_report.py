@@ -114,3 +114,24 @@ def test_the_best_result_is_chosen_without_labels() -> None:
     assert "NMI 0.40" in note and "pca + kmeans (0.90)" in note
     older = results.drop(columns="agreement").assign(silhouette_common=[0.1, 0.1, 0.3, 0.3, 0.9, 0.9])
     assert ranked_results(older)[0] == ("vae", "kmeans")
+
+
+def test_a_missing_bengali_font_is_said_once_and_only_for_bengali_text(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from songscape.report import figures
+    assert matplotlib.rcParams["axes.unicode_minus"] is False  # no font needs U+2212
+    monkeypatch.setitem(matplotlib.rcParams, "font.family", ["DejaVu Sans"])
+    monkeypatch.setattr(figures, "_noticed", False)
+    latin, bengali = plt.figure(), plt.figure()
+    latin.suptitle("rock − folk")
+    bengali.suptitle("ফোক গান")
+    with caplog.at_level("WARNING", logger=figures.__name__):
+        figures._notice_missing_bengali(latin)
+        assert not caplog.records
+        figures._notice_missing_bengali(bengali)
+        figures._notice_missing_bengali(bengali)
+    assert len(caplog.records) == 1 and "apt-get install fonts-noto-core" in caplog.records[0].getMessage()
+    plt.close("all")

@@ -1,7 +1,8 @@
 """Matplotlib figures of a run: latent maps, cluster composition, metric bars, training and
 k-selection curves, reconstructions and latent traversals. Text in Bengali script renders
 with Noto Sans Bengali where it is installed (Debian: fonts-noto-core); without it the glyphs
-fall back to boxes and one notice is logged instead of a warning per glyph."""
+fall back to boxes, and the first figure that has Bengali text logs one notice saying what to
+install (no warning per glyph). Negative numbers use an ASCII hyphen, so no font needs U+2212."""
 
 from __future__ import annotations
 
@@ -28,19 +29,34 @@ logger = logging.getLogger(__name__)
 
 
 def configure_fonts() -> list[str]:
-    """Use the installed fonts of ``FONT_PREFERENCE``; return them. Without a Bengali font,
-    missing-glyph warnings are silenced and logged once."""
+    """Use the installed fonts of ``FONT_PREFERENCE`` and an ASCII minus sign; return the
+    fonts. Without a Bengali font, missing-glyph warnings are silenced (see `_notice_missing_bengali`)."""
     if not _has_font("Noto Sans Bengali"):  # installed after matplotlib cached its font list
         for path in sorted(Path("/usr/share/fonts").glob("**/NotoSans*-Regular.ttf")):
             if path.stem in ("NotoSans-Regular", "NotoSansBengali-Regular"):
                 font_manager.fontManager.addfont(str(path))
     installed = [name for name in FONT_PREFERENCE if _has_font(name)]
     matplotlib.rcParams["font.family"] = installed or ["DejaVu Sans"]
+    matplotlib.rcParams["axes.unicode_minus"] = False
     if "Noto Sans Bengali" not in installed:
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
-        logger.warning("no Bengali font found (Debian: apt-get install fonts-noto-core); "
-                       "Bengali labels in figures show as boxes")
     return installed
+
+
+_BENGALI_BLOCK = range(0x0980, 0x0A00)
+_noticed = False
+
+
+def _notice_missing_bengali(figure: plt.Figure) -> None:
+    """Log once per process, when ``figure`` has Bengali text and no Bengali font is installed."""
+    global _noticed
+    if _noticed or "Noto Sans Bengali" in matplotlib.rcParams["font.family"]:
+        return
+    texts = (text.get_text() for text in figure.findobj(matplotlib.text.Text))
+    if any(ord(character) in _BENGALI_BLOCK for text in texts for character in text):
+        _noticed = True
+        logger.warning("figures have Bengali text but no Bengali font is installed, so it shows as "
+                       "boxes; install one (Debian: apt-get install fonts-noto-core)")
 
 
 def _has_font(name: str) -> bool:
@@ -138,6 +154,7 @@ def umap_2d(embedding: np.ndarray, random_state: int = 0) -> np.ndarray:
 
 
 def _save(figure: plt.Figure, path: Path) -> None:
+    _notice_missing_bengali(figure)
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
