@@ -65,7 +65,8 @@ class LyricsConfig(_Strict):
     n_components: int = Field(32, ge=1, description="SVD components of the TF-IDF vectors.")
     min_df: int = Field(2, ge=1, description="TF-IDF: a word or character n-gram must occur in this many lyrics.")
     stop_words: bool = Field(True, description="TF-IDF: drop English and Bangla stop words.")
-    collapse_repeats: bool = Field(True, description="Drop a line already seen in the same lyric (a repeated chorus), ignoring case.")
+    collapse_repeats: bool = Field(True, description="Drop a line already seen in the same lyric "
+                                   "(a repeated chorus), ignoring case.")
     chunk_tokens: int = Field(256, ge=16, le=512, description="e5: tokens per chunk; a long lyric is the mean "
                               "of its chunks' vectors.")
 

@@ -1,4 +1,5 @@
-"""The workspace: one folder per run holding every artifact of DESIGN.md §1.
+"""The workspace: one folder per run holding every artifact listed in
+docs/architecture.md ("What a run writes").
 
 Artifacts are content-keyed (`<key>` = short hash of a stage's settings and inputs) so a rerun
 reuses what is still valid, and every write goes to a temporary file renamed into place.

@@ -1,4 +1,4 @@
-"""Clustering metrics with an explicit noise policy (DESIGN.md §3).
+"""Clustering metrics with an explicit noise policy (docs/architecture.md, "Conventions").
 
 Internal metrics (silhouette, Calinski–Harabasz, Davies–Bouldin) are computed on non-noise
 points only; ``coverage`` says what share that is. They are computed twice: in the embedding

@@ -1,4 +1,4 @@
-"""The estimator contract shared by every representation (DESIGN.md §3)."""
+"""The estimator contract shared by every representation (docs/architecture.md, "Conventions")."""
 
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ class NeuralRepresentation(Representation):
     Subclasses say how named inputs become tensors (`_tensors`, which also fits the scalers
     and records in ``shape_`` whatever `_build_module` needs), build the network, give the
     loss of a batch and its deterministic code. Single-input models take ``X``; the
-    multimodal and conditional models add named inputs (DESIGN.md §3).
+    multimodal and conditional models add named inputs (docs/architecture.md, "Conventions").
     """
 
     def __init__(self, latent_dim: int = 8, hidden: tuple[int, ...] = (128, 64),
