@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 from songscape.config import AudioConfig
-from songscape.config_reference import UndocumentedSetting, reference_markdown, section_table
+from songscape.config_reference import (
+    UndocumentedSetting,
+    model_parameters_markdown,
+    reference_markdown,
+    section_table,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
@@ -19,6 +24,12 @@ def test_the_configuration_reference_is_current() -> None:
     page = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     assert page == reference_markdown(), (
         "docs/configuration.md is stale: .venv/bin/python -m songscape.config_reference > docs/configuration.md")
+
+
+def test_the_model_parameters_in_models_md_are_current() -> None:
+    page = (ROOT / "docs" / "models.md").read_text(encoding="utf-8")
+    assert model_parameters_markdown() in page, (
+        "docs/models.md: the parameter table is stale; paste songscape.config_reference.model_parameters_markdown()")
 
 
 def test_a_setting_without_a_description_fails_the_reference() -> None:

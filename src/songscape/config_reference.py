@@ -1,12 +1,14 @@
 """``docs/configuration.md``, generated from the settings models so that it cannot drift:
 every key of the YAML config with its type, default and description, and what each preset
-runs. A settings field without a description is an error here (and so in the tests).
+runs. A settings field without a description is an error here (and so in the tests). Also the
+table of every model's parameters and defaults in ``docs/models.md`` (`model_parameters_markdown`).
 
     .venv/bin/python -m songscape.config_reference > docs/configuration.md
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import types
 from typing import Any, Literal, Union, get_args, get_origin
@@ -24,6 +26,7 @@ from songscape.config import (
     RepresentationSpec,
     RunConfig,
 )
+from songscape.models import REPRESENTATIONS
 
 SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("Top level", RunConfig), ("`audio:`", AudioConfig), ("`lyrics:`", LyricsConfig),
@@ -107,6 +110,27 @@ def reference_markdown() -> str:
                   section_table(model), ""]
     parts.append(presets_section())
     return "\n".join(parts) + "\n"
+
+
+def model_parameters(cls: type) -> dict[str, Any]:
+    """Every keyword parameter of a model class and its default, its own first, then those it
+    inherits."""
+    found: dict[str, Any] = {}
+    for klass in cls.__mro__:
+        if "__init__" in vars(klass):
+            for name, parameter in inspect.signature(klass.__init__).parameters.items():
+                if parameter.default is not inspect.Parameter.empty:
+                    found.setdefault(name, parameter.default)
+    return found
+
+
+def model_parameters_markdown() -> str:
+    """The table of ``params:`` per ``kind`` with their defaults (in docs/models.md)."""
+    rows = ["| `kind` | `params` and their defaults |", "|---|---|"]
+    for kind, cls in REPRESENTATIONS.items():
+        listed = ", ".join(f"`{name}: {json.dumps(value)}`" for name, value in model_parameters(cls).items())
+        rows.append(f"| `{kind}` | {listed} |")
+    return "\n".join(rows) + "\n"
 
 
 if __name__ == "__main__":
