@@ -122,3 +122,20 @@ def test_new_points_join_the_cluster_of_their_nearest_neighbours() -> None:
     # a tie (1 vs 1 with two neighbours) goes to the nearer one
     pair, pair_labels = np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([0, 1])
     assert list(assign_by_neighbours(pair, pair_labels, np.array([[0.4, 0.0], [0.6, 0.0]]), neighbours=2)) == [0, 1]
+
+
+def test_a_disconnected_spectral_graph_is_said_once_with_what_to_do(caplog: pytest.LogCaptureFixture,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import warnings
+
+    monkeypatch.setattr(algorithms, "_said", set())
+    rng = np.random.default_rng(0)
+    far_apart = np.vstack([rng.normal(0, 0.1, (20, 2)), rng.normal(100, 0.1, (20, 2)), rng.normal(-100, 0.1, (20, 2))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no Python warning reaches the user
+        with caplog.at_level("WARNING", logger=algorithms.__name__):
+            for seed in (0, 1):
+                found = algorithms.CLUSTERERS["spectral"].run(far_apart, 3, seed, n_neighbors=5)
+    assert len(set(found.labels)) == 3
+    said = [record.getMessage() for record in caplog.records]
+    assert len(said) == 1 and "raise n_neighbors" in said[0]

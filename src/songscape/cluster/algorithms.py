@@ -20,6 +20,7 @@ for the others a new track joins the cluster of its nearest neighbours (`assign_
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -89,9 +90,29 @@ def _spectral(X: np.ndarray, n_clusters: int, random_state: int, n_neighbors: in
     model = SpectralClustering(n_clusters=n_clusters, affinity="nearest_neighbors",
                                n_neighbors=min(n_neighbors, len(X) - 1), assign_labels="cluster_qr",
                                random_state=random_state)
-    with warnings.catch_warnings():  # sklearn warns whenever X happens to be square (n = dims)
-        warnings.filterwarnings("ignore", message="The spectral clustering API has changed")
-        return Clustering(model.fit_predict(X))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", message="The spectral clustering API has changed")  # square X
+        labels = model.fit_predict(X)
+    for warning in caught:
+        if "not fully connected" in str(warning.message):
+            say_once("spectral: the nearest-neighbour graph falls apart into pieces, which become clusters "
+                     "of their own; if that is not wanted, raise n_neighbors "
+                     "(clusterers: [{name: spectral, params: {n_neighbors: 30}}])")
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return Clustering(labels)
+
+
+_said: set[str] = set()
+logger = logging.getLogger(__name__)
+
+
+def say_once(message: str) -> None:
+    """Log ``message`` as a warning the first time this process meets it."""
+    if message not in _said:
+        _said.add(message)
+        logger.warning(message)
 
 
 _GMM_PARAMETERS = ("weights_", "means_", "covariances_", "precisions_cholesky_")
