@@ -29,6 +29,7 @@ import pandas as pd
 from songscape.collection import load_collection, read_table
 from songscape.config import PRESETS, RunConfig, load_config, preset, validate_config
 from songscape.experiment import run_experiment
+from songscape.report.tables import best_result
 from songscape.workspace import Workspace
 
 VAE_FAMILY = {"vae", "cvae", "conv-vae", "mvae", "vade"}
@@ -148,15 +149,9 @@ def family_ratio(table: pd.DataFrame) -> dict[str, object]:
     return {"family": best, "baseline": reference, "ratio": best["nmi"] / max(reference["nmi"], 1e-9)}
 
 
-def label_free_pick(table: pd.DataFrame) -> str:
-    """The result the report calls best (highest agreement, no labels) and its NMI."""
-    fair = table[~table["leak"]]
-    pick = fair.loc[fair["agreement"].idxmax()]
-    return f"{pick['representation']} + {pick['algorithm']} {pick['nmi']:.3f}"
-
-
-def run_set(real_set: RealSet, base: RunConfig, work: Path, seeds: int) -> tuple[pd.DataFrame, float]:
-    """The grid on one set; returns its score table and the seconds it took."""
+def run_set(real_set: RealSet, base: RunConfig, work: Path, seeds: int) -> tuple[pd.DataFrame, float, str]:
+    """The grid on one set; returns its score table, the seconds it took, and the result the
+    report calls best (chosen without labels, `best_result`) with its NMI."""
     table = set_table(real_set, work)
     collection = load_collection(real_set.audio_dir, table, label_columns=[real_set.label, *real_set.also_scored])
     classes = collection.tracks[real_set.label].replace("", pd.NA).dropna().nunique()
@@ -164,7 +159,11 @@ def run_set(real_set: RealSet, base: RunConfig, work: Path, seeds: int) -> tuple
                             label_columns=[real_set.label, *real_set.also_scored])
     started = time.perf_counter()
     outcome = run_experiment(config, collection, Workspace(work / real_set.name), log=lambda _: None)
-    return score_table(outcome.results, real_set.label, real_set.also_scored), time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    table = score_table(outcome.results, real_set.label, real_set.also_scored)
+    representation, algorithm = best_result(outcome.results)
+    chosen = table[(table["representation"] == representation) & (table["algorithm"] == algorithm)].iloc[0]
+    return table, seconds, f"{representation} + {algorithm} {chosen['nmi']:.3f}"
 
 
 def main() -> None:
@@ -181,7 +180,7 @@ def main() -> None:
     for real_set in real_sets(args.shared, args.debian_music):
         if args.sets and real_set.name not in args.sets:
             continue
-        table, seconds = run_set(real_set, base, args.work, args.seeds)
+        table, seconds, label_free_pick = run_set(real_set, base, args.work, args.seeds)
         print(f"\n## {real_set.name} (label {real_set.label}), {args.seeds} seeds, {seconds:.0f} s")
         print(table.drop(columns=["kind"]).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         ratio = family_ratio(table)
@@ -192,7 +191,7 @@ def main() -> None:
                             "best raw/PCA, same input": f"{baseline['representation']} + {baseline['algorithm']}",
                             "nmi ": baseline["nmi"], "ratio": ratio["ratio"],
                             "best overall": f"{table.iloc[0]['representation']} {table.iloc[0]['nmi']:.3f}",
-                            "label-free pick": label_free_pick(table)})
+                            "label-free pick": label_free_pick})
     print(f"\n## summary ({time.perf_counter() - started:.0f} s in all)")
     print(pd.DataFrame(summary).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 

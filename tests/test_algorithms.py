@@ -128,7 +128,8 @@ def test_a_disconnected_spectral_graph_is_said_once_with_what_to_do(caplog: pyte
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     import warnings
 
-    monkeypatch.setattr(algorithms, "_said", set())
+    from songscape import notices
+    monkeypatch.setattr(notices, "_said", set())
     rng = np.random.default_rng(0)
     far_apart = np.vstack([rng.normal(0, 0.1, (20, 2)), rng.normal(100, 0.1, (20, 2)), rng.normal(-100, 0.1, (20, 2))])
     with warnings.catch_warnings():

@@ -121,10 +121,11 @@ def test_a_missing_bengali_font_is_said_once_and_only_for_bengali_text(
     import matplotlib
     import matplotlib.pyplot as plt
 
+    from songscape import notices
     from songscape.report import figures
     assert matplotlib.rcParams["axes.unicode_minus"] is False  # no font needs U+2212
     monkeypatch.setitem(matplotlib.rcParams, "font.family", ["DejaVu Sans"])
-    monkeypatch.setattr(figures, "_noticed", False)
+    monkeypatch.setattr(notices, "_said", set())
     latin, bengali = plt.figure(), plt.figure()
     latin.suptitle("rock − folk")
     bengali.suptitle("ফোক গান")

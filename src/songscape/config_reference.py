@@ -8,7 +8,6 @@ table of every model's parameters and defaults in ``docs/models.md`` (`model_par
 
 from __future__ import annotations
 
-import inspect
 import json
 import types
 from typing import Any, Literal, Union, get_args, get_origin
@@ -112,23 +111,11 @@ def reference_markdown() -> str:
     return "\n".join(parts) + "\n"
 
 
-def model_parameters(cls: type) -> dict[str, Any]:
-    """Every keyword parameter of a model class and its default, its own first, then those it
-    inherits."""
-    found: dict[str, Any] = {}
-    for klass in cls.__mro__:
-        if "__init__" in vars(klass):
-            for name, parameter in inspect.signature(klass.__init__).parameters.items():
-                if parameter.default is not inspect.Parameter.empty:
-                    found.setdefault(name, parameter.default)
-    return found
-
-
 def model_parameters_markdown() -> str:
     """The table of ``params:`` per ``kind`` with their defaults (in docs/models.md)."""
     rows = ["| `kind` | `params` and their defaults |", "|---|---|"]
     for kind, cls in REPRESENTATIONS.items():
-        listed = ", ".join(f"`{name}: {json.dumps(value)}`" for name, value in model_parameters(cls).items())
+        listed = ", ".join(f"`{name}: {json.dumps(value)}`" for name, value in cls().get_params().items())
         rows.append(f"| `{kind}` | {listed} |")
     return "\n".join(rows) + "\n"
 

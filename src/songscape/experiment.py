@@ -31,6 +31,7 @@ from songscape.threads import training_threads
 from songscape.workspace import Workspace, content_key, write_csv, write_npz, write_parquet
 
 Log = Callable[[str], None]
+Labelings = dict[tuple[str, str, int], np.ndarray]  # cluster labels by (representation, algorithm, seed)
 MIN_TRACKS = 3  # fewer cannot be clustered into two or more groups and scored
 _MISSING_INPUT = {"multimodal": "no track has both audio and lyrics", "mel": "no audio", "musicnn": "no audio"}
 
@@ -278,9 +279,11 @@ def _clusterings(model: Representation, inputs: dict[str, np.ndarray], covered: 
 
 def _run_representation(spec: RepresentationSpec, block: InputBlock, tracks: pd.DataFrame,
                         common: np.ndarray, ok: np.ndarray, config: RunConfig, scoring: _Scoring,
-                        workspace: Workspace, counts: dict[str, int], log: Log) -> tuple[list[dict], list[dict]]:
+                        workspace: Workspace, counts: dict[str, int], log: Log,
+                        ) -> tuple[list[dict], list[dict], Labelings]:
     """Fit, embed, cluster and score one representation over every seed; write its labels and
-    embeddings. Returns result rows and k-selection rows."""
+    embeddings. Returns result rows, k-selection rows, and its labelings by (representation,
+    algorithm, seed) unless it is conditioned on a scored label (they stay out of `agreement`)."""
     usable = block.usable[ok]  # rows of the analysed tracks that this input covers
     inputs = _model_inputs(spec, block, tracks)
     leak = spec.condition is not None and spec.condition in scoring.truth
@@ -318,21 +321,18 @@ def _run_representation(spec: RepresentationSpec, block: InputBlock, tracks: pd.
         for row in rows:
             if row["algorithm"] == algorithm:
                 row["stability"] = seed_agreement
-    return rows, k_rows
+    labelings = {} if leak else {(spec.name, algorithm, int(seed.removeprefix("seed_"))): labels
+                                 for algorithm, columns in labels_by_algorithm.items()
+                                 for seed, labels in columns.items()}
+    return rows, k_rows, labelings
 
 
-def _with_agreement(results: pd.DataFrame, workspace: Workspace) -> pd.DataFrame:
+def _with_agreement(results: pd.DataFrame, labelings: Labelings) -> pd.DataFrame:
     """``results`` with an ``agreement`` column: each (representation, algorithm, seed)
-    labeling's mean NMI with every other unsupervised labeling of the run (see `agreement`);
-    NaN for results conditioned on a scored label, which are left out of the pool."""
+    labeling's mean NMI with every other labeling in ``labelings`` (see `agreement`); NaN for
+    results left out of them (conditioned on a scored label)."""
     if results.empty:
         return results
-    fair = results[~results["supervised_leak"].astype(bool)]
-    labelings = {}
-    for (representation, algorithm), group in fair.groupby(["representation", "algorithm"], sort=False):
-        saved = pd.read_parquet(workspace.labels(representation, algorithm))
-        for seed in group["seed"]:
-            labelings[(representation, algorithm, int(seed))] = saved[f"seed_{seed}"].to_numpy()
     scores = agreement(labelings)
     keys = zip(results["representation"], results["algorithm"], results["seed"].astype(int))
     return results.assign(agreement=[scores.get(key, np.nan) for key in keys])
@@ -354,6 +354,7 @@ def run_experiment(config: RunConfig, collection: Collection, workspace: Workspa
                        config.n_clusters)
     rows: list[dict] = []
     k_rows: list[dict] = []
+    labelings: Labelings = {}
     counts = {"trained": 0, "reused": 0}
     common_spaces: dict[str, np.ndarray] = {}  # per input, shared by its representations
     for configured in config.representations:
@@ -368,12 +369,13 @@ def run_experiment(config: RunConfig, collection: Collection, workspace: Workspa
         if spec.input not in common_spaces:
             common_spaces[spec.input] = _common_space(block, ok)
         with training_threads():
-            spec_rows, spec_k_rows = _run_representation(spec, block, tracks, common_spaces[spec.input],
+            spec_rows, spec_k_rows, spec_labelings = _run_representation(spec, block, tracks, common_spaces[spec.input],
                                                          ok, config, scoring, workspace, counts, log)
         rows += spec_rows
         k_rows += spec_k_rows
+        labelings.update(spec_labelings)
         log(f"{spec.name}: {len(config.seeds)} seed(s) done")
-    results = _with_agreement(pd.DataFrame(rows), workspace)
+    results = _with_agreement(pd.DataFrame(rows), labelings)
     write_parquet(results, workspace.results_parquet)
     write_csv(results, workspace.results_csv)
     if k_rows:

@@ -40,6 +40,9 @@ from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 
 from songscape.cluster.metrics import NOISE
+from songscape.notices import say_once
+
+logger = logging.getLogger(__name__)
 
 MINI_BATCH_ABOVE = 20_000
 QUADRATIC_LIMIT = 20_000  # agglomerative and spectral need O(n²) memory or time beyond this
@@ -96,23 +99,13 @@ def _spectral(X: np.ndarray, n_clusters: int, random_state: int, n_neighbors: in
         labels = model.fit_predict(X)
     for warning in caught:
         if "not fully connected" in str(warning.message):
-            say_once("spectral: the nearest-neighbour graph falls apart into pieces, which become clusters "
+            say_once(logger, "spectral: the nearest-neighbour graph falls apart into pieces, which become clusters "
                      "of their own; if that is not wanted, raise n_neighbors "
                      "(clusterers: [{name: spectral, params: {n_neighbors: 30}}])")
         else:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     return Clustering(labels)
 
-
-_said: set[str] = set()
-logger = logging.getLogger(__name__)
-
-
-def say_once(message: str) -> None:
-    """Log ``message`` as a warning the first time this process meets it."""
-    if message not in _said:
-        _said.add(message)
-        logger.warning(message)
 
 
 _GMM_PARAMETERS = ("weights_", "means_", "covariances_", "precisions_cholesky_")

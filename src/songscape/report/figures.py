@@ -21,6 +21,7 @@ from matplotlib import font_manager  # noqa: E402
 from sklearn.manifold import TSNE  # noqa: E402
 from sklearn.neighbors import NearestNeighbors  # noqa: E402
 
+from songscape.notices import say_once  # noqa: E402
 from songscape.workspace import atomic_path  # noqa: E402
 
 NOISE_COLOUR = "#bbbbbb"
@@ -44,18 +45,15 @@ def configure_fonts() -> list[str]:
 
 
 _BENGALI_BLOCK = range(0x0980, 0x0A00)
-_noticed = False
 
 
 def _notice_missing_bengali(figure: plt.Figure) -> None:
-    """Log once per process, when ``figure`` has Bengali text and no Bengali font is installed."""
-    global _noticed
-    if _noticed or "Noto Sans Bengali" in matplotlib.rcParams["font.family"]:
+    """Say once per process when ``figure`` has Bengali text and no Bengali font is installed."""
+    if "Noto Sans Bengali" in matplotlib.rcParams["font.family"]:
         return
     texts = (text.get_text() for text in figure.findobj(matplotlib.text.Text))
     if any(ord(character) in _BENGALI_BLOCK for text in texts for character in text):
-        _noticed = True
-        logger.warning("figures have Bengali text but no Bengali font is installed, so it shows as "
+        say_once(logger, "figures have Bengali text but no Bengali font is installed, so it shows as "
                        "boxes; install one (Debian: apt-get install fonts-noto-core)")
 
 

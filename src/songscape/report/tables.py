@@ -31,15 +31,25 @@ def summarize(results: pd.DataFrame, metrics: list[str], digits: int = 3) -> pd.
     return table.reset_index()
 
 
+def _leaked(results: pd.DataFrame) -> pd.Series:
+    """Per row: the result comes from a model conditioned on a scored label."""
+    if "supervised_leak" not in results:
+        return pd.Series(False, results.index)
+    return results["supervised_leak"].astype(bool)
+
+
+def _ranking_metric(results: pd.DataFrame) -> str:
+    """``agreement``, or common-space silhouette for runs written before that column existed."""
+    return "agreement" if "agreement" in results and results["agreement"].notna().any() else "silhouette_common"
+
+
 def ranked_results(results: pd.DataFrame) -> list[tuple[str, str]]:
     """(representation, algorithm) pairs, best first, chosen without labels: by mean
     ``agreement`` (how well its clusters agree with every other clustering of the run, over
     seeds), then by common-space silhouette for runs written before that column existed.
     Results conditioned on a scored label come last."""
-    leak = results["supervised_leak"].astype(bool) if "supervised_leak" in results else pd.Series(False, results.index)
-    metric = "agreement" if "agreement" in results and results["agreement"].notna().any() else "silhouette_common"
-    grouped = results.assign(leak=leak).groupby(["representation", "algorithm"], sort=False)
-    score = grouped[metric].mean().fillna(-np.inf) - np.where(grouped["leak"].any(), np.inf, 0.0)
+    grouped = results.assign(leak=_leaked(results)).groupby(["representation", "algorithm"], sort=False)
+    score = grouped[_ranking_metric(results)].mean().fillna(-np.inf) - np.where(grouped["leak"].any(), np.inf, 0.0)
     return list(score.sort_values(ascending=False, kind="stable").index)
 
 
@@ -52,15 +62,13 @@ def choice_note(results: pd.DataFrame, label_columns: list[str]) -> str:
     """One sentence on how the best result was chosen and, where labels exist, how it scores
     against the result that the first label would have chosen."""
     representation, algorithm = best_result(results)
-    metric = "agreement" if "agreement" in results and results["agreement"].notna().any() else "silhouette_common"
     how = ("its clusters agree best with the run's other clusterings (mean NMI over seeds)"
-           if metric == "agreement" else "highest silhouette in the common input space")
+           if _ranking_metric(results) == "agreement" else "highest silhouette in the common input space")
     note = f"{representation} + {algorithm} was chosen without labels: {how}."
     column = f"nmi_{label_columns[0]}" if label_columns else None
     if column is None or column not in results:
         return note
-    fair = results[~results["supervised_leak"].astype(bool)] if "supervised_leak" in results else results
-    means = fair.groupby(["representation", "algorithm"], sort=False)[column].mean()
+    means = results[~_leaked(results)].groupby(["representation", "algorithm"], sort=False)[column].mean()
     if (representation, algorithm) not in means or means.isna().all():
         return note
     top = means.idxmax()
