@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn, Optional, TypeVar
 
+import pandas as pd
 import typer
-from rich.console import Console
 
 from songscape.cluster.algorithms import ClusteringError
 from songscape.collection import CollectionError
@@ -20,6 +20,7 @@ from songscape.demo import DemoSettings, write_demo_corpus
 from songscape.experiment import PipelineError
 from songscape.library import LibraryError, assign, write_playlists
 from songscape.pipeline import CollectionSource, rebuild_map, rebuild_report, run_pipeline
+from songscape.plaintext import PlainConsole, printable, styled
 from songscape.report.figures import FigureSkipped
 from songscape.report.server import start_map_server
 from songscape.runners import DistributedError
@@ -28,7 +29,8 @@ from songscape.update import update_run
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Map and cluster music collections from audio and lyrics.")
-console = Console(width=None if sys.stdout.isatty() else 160)  # no wrapping when piped
+# user text is printed as it is (no markup), control characters made visible; no wrapping when piped
+console = PlainConsole(width=None if sys.stdout.isatty() else 160)
 DEFAULT_RUNS = Path("songscape-runs")
 T = TypeVar("T")
 _USER_ERRORS = (CollectionError, ConfigError, PipelineError, ClusteringError, LibraryError, DistributedError,
@@ -36,8 +38,14 @@ _USER_ERRORS = (CollectionError, ConfigError, PipelineError, ClusteringError, Li
 
 
 def _fail(error: Exception) -> NoReturn:
-    console.print(f"[red]error:[/red] {error}")
+    console.print(styled(("error:", "red"), f" {error}"))
     raise typer.Exit(code=2)
+
+
+def _print_table(table: pd.DataFrame) -> None:
+    """A table of tracks as plain text, each cell on one line."""
+    console.print(table.map(lambda value: printable(value, one_line=True) if isinstance(value, str) else value)
+                  .to_string(index=False))
 
 
 def _or_fail(call: Callable[[], T]) -> T:
@@ -172,8 +180,7 @@ def similar_(
 ) -> None:
     """The tracks nearest to TRACK (cosine similarity in a saved run's latent space, mixed with
     the lyrics' similarity by --lyrics-weight)."""
-    table = _or_fail(lambda: similar(run_dir, track, k, representation, lyrics_weight))
-    console.print(table.to_string(index=False))
+    _print_table(_or_fail(lambda: similar(run_dir, track, k, representation, lyrics_weight)))
 
 
 @app.command()
@@ -183,8 +190,7 @@ def search(
     k: int = typer.Option(10, "-k", min=1, help="How many tracks."),
 ) -> None:
     """Tracks whose lyrics are closest to TEXT, in any language (e5 similarity)."""
-    table = _or_fail(lambda: search_lyrics(run_dir, text, k))
-    console.print(table.to_string(index=False))
+    _print_table(_or_fail(lambda: search_lyrics(run_dir, text, k)))
 
 
 @app.command()
@@ -209,8 +215,7 @@ def assign_(
 ) -> None:
     """Extract new audio files, encode them with a saved model and assign each to a cluster
     (by the clusterer's rule, or, where it has none, by the nearest neighbours' clusters)."""
-    table = _or_fail(lambda: assign(run_dir, files, representation, algorithm))
-    console.print(table.to_string(index=False))
+    _print_table(_or_fail(lambda: assign(run_dir, files, representation, algorithm)))
 
 
 @app.command()
@@ -233,7 +238,7 @@ def update(
         console.print(f"deleted: {track_id}")
     if len(summary.placed):
         console.print(f"placed in {summary.representation} + {summary.algorithm} by {summary.rule}:")
-        console.print(summary.placed.to_string(index=False))
+        _print_table(summary.placed)
     if playlists_dir is not None:
         written = _or_fail(lambda: write_playlists(run_dir, playlists_dir))
         console.print(f"{len(written)} playlists written to {playlists_dir}")

@@ -21,6 +21,7 @@ from songscape.config import RunConfig, validate_config
 from songscape.experiment import MODEL_POSTERIOR
 from songscape.models import Representation, load_representation
 from songscape.models.base import CONFIG_FILE
+from songscape.plaintext import printable
 from songscape.report.cards import cluster_cards, display_names
 from songscape.report.summary import RUN_FILE
 from songscape.report.tables import ranked_results
@@ -101,7 +102,7 @@ def write_playlists(run_dir: Path, out_dir: Path, representation: str | None = N
         for row, name in zip(members.itertuples(), display_names(members)):
             duration = getattr(row, "duration_s", np.nan)
             seconds = int(round(duration)) if pd.notna(duration) else -1
-            lines += [f"#EXTINF:{seconds},{name}",
+            lines += [f"#EXTINF:{seconds},{printable(name, one_line=True)}",
                       os.path.relpath(row.path, out_dir.resolve()).replace(os.sep, "/")]
         name = names[int(cluster)]
         while name in used:

@@ -14,6 +14,7 @@ from songscape.collection import Collection, load_collection
 from songscape.config import RunConfig
 from songscape.experiment import RunOutcome, run_experiment
 from songscape.library import SavedRun
+from songscape.plaintext import PlainConsole, styled
 from songscape.report.explorer import write_map
 from songscape.report.figures import FigureSkipped
 from songscape.report.summary import RUN_FILE, write_report
@@ -39,16 +40,16 @@ def _describe_collection(collection: Collection, console: Console) -> None:
     kind = ("audio files" if collection.has_audio else
             "feature-table rows" if collection.features is not None else "lyrics rows")
     features = f", {len(collection.feature_names)} feature columns" if collection.feature_names else ""
-    console.print(f"collection: {len(tracks)} {kind}{features}, "
-                  f"{int((tracks['lyrics'] != '').sum())} with lyrics, "
-                  f"label columns: {', '.join(collection.label_columns) or 'none'}")
+    console.print(styled(f"collection: {len(tracks)} {kind}{features}, "
+                         f"{int((tracks['lyrics'] != '').sum())} with lyrics, "
+                         f"label columns: {', '.join(collection.label_columns) or 'none'}"))
     for what, items in (("table rows without a track", collection.rows_without_file),
                         ("audio files without a table row", collection.files_without_row)):
         if items:
             shown = "; ".join(items[:5]) + (" …" if len(items) > 5 else "")
-            console.print(f"[yellow]{len(items)} {what}[/yellow]: {shown}")
+            console.print(styled((f"{len(items)} {what}", "yellow"), f": {shown}"))
     for warning in collection.warnings:
-        console.print(f"[yellow]warning[/yellow]: {warning}")
+        console.print(styled(("warning", "yellow"), f": {warning}"))
 
 
 _SHORT_HEADERS = {"n_clusters": "k", "silhouette": "silhouette", "silhouette_common": "sil. common",
@@ -64,12 +65,12 @@ def results_table(outcome: RunOutcome) -> Table:
     ranking = f"nmi_{outcome.label_columns[0]}" if outcome.label_columns else "silhouette_common"
     means = outcome.results.groupby(["representation", "algorithm"], sort=False)[ranking].mean()
     summary = summary.iloc[np.argsort(-means.fillna(-np.inf).to_numpy(), kind="stable")]
-    table = Table(title=f"results (mean ± std over seeds), sorted by {ranking}")
+    table = Table(title=styled(f"results (mean ± std over seeds), sorted by {ranking}"))
     for column in summary.columns:
         header = _SHORT_HEADERS.get(column, column.replace("_", " ", 1))
-        table.add_column(header, justify="left" if column in ("representation", "algorithm") else "right")
+        table.add_column(styled(header), justify="left" if column in ("representation", "algorithm") else "right")
     for row in summary.itertuples(index=False):
-        table.add_row(*(str(value) for value in row))
+        table.add_row(*(styled(str(value)) for value in row))
     return table
 
 
@@ -84,12 +85,12 @@ def run_pipeline(config: RunConfig, source: CollectionSource, workspace_root: Pa
                  console: Console | None = None) -> tuple[RunOutcome, Path]:
     """Read the collection, run the grid, write ``run.json`` and the report; return the
     outcome and the report's path."""
-    console = console or Console()
+    console = console or PlainConsole()
     collection = read_collection(source, config.label_columns)
     _describe_collection(collection, console)
     workspace = Workspace(workspace_root)
     write_text(workspace.root / "config.yaml", config.to_yaml())
-    outcome = run_experiment(config, collection, workspace, log=console.print)
+    outcome = run_experiment(config, collection, workspace, log=lambda line: console.print(styled(line)))
     run_record = {
         "name": config.name, "config_yaml": config.to_yaml(),
         "audio_dir": str(source.audio_dir) if source.audio_dir else None,
@@ -104,12 +105,12 @@ def run_pipeline(config: RunConfig, source: CollectionSource, workspace_root: Pa
     write_text(workspace.root / RUN_FILE, json.dumps(run_record, ensure_ascii=False, indent=2))
     console.print(f"models: {outcome.models_trained} trained, {outcome.models_reused} reused")
     console.print(results_table(outcome))
-    console.print(f"best: {choice_note(outcome.results, outcome.label_columns)}")
+    console.print(styled(f"best: {choice_note(outcome.results, outcome.label_columns)}"))
     report = write_report(workspace)
     try:
         write_map(workspace, outcome.label_columns)
     except FigureSkipped as reason:
-        console.print(f"[yellow]map skipped[/yellow]: {reason}")
+        console.print(styled(("map skipped", "yellow"), f": {reason}"))
     return outcome, report
 
 

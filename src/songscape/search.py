@@ -36,7 +36,8 @@ def lyric_vectors(run: SavedRun) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _excerpt(lyrics: str) -> str:
-    first = next((line.strip() for line in lyrics.splitlines() if line.strip()), "")
+    """The first line of the cleaned lyrics (no LRC tags or section markers), shortened."""
+    first = next(iter(normalize_lyrics(lyrics).splitlines()), "")
     return first if len(first) <= EXCERPT_CHARACTERS else first[:EXCERPT_CHARACTERS - 1] + "…"
 
 

@@ -3,7 +3,8 @@
 Colour by cluster, language or any label; hover for title, artist, album, genre, language and cluster;
 click a cluster's legend entry (or a point) for its cluster card; click a point to play the track (audio referenced relative to the report, or embedded as short Ogg
 clips); a search box filters by title. Every text from the user's data reaches the page as
-JSON and is written with ``textContent``, never parsed as HTML.
+JSON (`printable`: control and bidi-override characters shown as escapes) and is written with
+``textContent``, never parsed as HTML.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pandas as pd
 import soundfile as sf
 
 from songscape.audio.decode import DecodeError, ExcerptSpec, decode
+from songscape.plaintext import printable_tree
 from songscape.report.cards import cluster_cards
 from songscape.report.gallery import layout
 from songscape.report.figures import FigureSkipped
@@ -109,7 +111,7 @@ def write_map(workspace: Workspace, label_columns: list[str], representation: st
             reasons.append(f"{chosen_representation} + {chosen_algorithm}: {reason}")
     else:
         raise FigureSkipped("no result can be mapped: " + ("; ".join(reasons[:3]) or "no results"))
-    payload = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c").replace("&", "\\u0026")
+    payload = json.dumps(printable_tree(data), ensure_ascii=False).replace("<", "\\u003c").replace("&", "\\u0026")
     page = _TEMPLATE.read_text(encoding="utf-8").replace("/*DATA*/{}", payload)
     path = workspace.report_dir / MAP_FILE
     write_text(path, page)

@@ -15,6 +15,7 @@ from songscape.report import gallery
 from songscape.report.cards import ClusterCard, cluster_cards, display_names
 from songscape.report.explorer import audio_source
 from songscape.report.figures import plot_metric_bars
+from songscape.plaintext import printable
 from songscape.report.tables import best_result, choice_note, headline_metrics, summarize, to_latex, to_markdown
 from songscape.workspace import Workspace, write_text
 
@@ -185,5 +186,5 @@ def write_report(workspace: Workspace) -> Path:
             f"<title>songscape: {html.escape(run['name'])}</title><style>{_STYLE}</style></head>"
             f"<body>{''.join(sections)}</body></html>")
     index = workspace.report_dir / "index.html"
-    write_text(index, page)
+    write_text(index, printable(page))  # no control or bidi-override character from the user's text
     return index

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from songscape.cluster.metrics import INTERNAL
+from songscape.plaintext import printable
 
 
 def headline_metrics(label_columns: list[str]) -> list[str]:
@@ -77,9 +78,9 @@ def choice_note(results: pd.DataFrame, label_columns: list[str]) -> str:
 
 
 def to_markdown(frame: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table (pipes in cells escaped)."""
+    """A GitHub-flavoured Markdown table (pipes in cells escaped, each cell `printable` on one line)."""
     def cell(value: object) -> str:
-        return str(value).replace("|", "\\|").replace("\n", " ")
+        return printable(value, one_line=True).replace("|", "\\|")
     header = "| " + " | ".join(cell(c) for c in frame.columns) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
@@ -91,8 +92,8 @@ _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$",
 
 
 def latex_escape(text: object) -> str:
-    """``text`` with LaTeX's special characters escaped; ± becomes $\\pm$."""
-    escaped = "".join(_LATEX_SPECIAL.get(character, character) for character in str(text))
+    """``text`` (`printable`, on one line) with LaTeX's special characters escaped; ± becomes $\\pm$."""
+    escaped = "".join(_LATEX_SPECIAL.get(character, character) for character in printable(text, one_line=True))
     return escaped.replace("±", r"$\pm$")
 
 
