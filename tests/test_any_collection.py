@@ -87,7 +87,10 @@ def test_tiny_and_degenerate_collections_end_with_a_report(tmp_path: Path) -> No
         console = Console(record=True, width=200)
         _, report = run_pipeline(_quick("hard"), source, tmp_path / name.replace(" ", "-"), console)
         assert report.exists(), name
-    assert "skipped" in report.read_text(encoding="utf-8")  # constant features: no map, with the reason
+    # constant features: no map, with the reason
+    assert not report.with_name("map.html").exists()
+    assert "map skipped: no result can be mapped: raw-stats + kmeans: all 10 tracks have the same embedding" \
+        in console.export_text()
 
 
 def test_two_tracks_are_one_clear_error(tmp_path: Path) -> None:
