@@ -127,6 +127,7 @@ def test_map_and_report_rebuild_from_artifacts(run_dir: Path, tmp_path: Path) ->
     assert "data:audio/ogg;base64," in page and "<img src=x" not in page
     result = runner.invoke(app, ["map", str(copy), "--representation", "nope"])
     assert result.exit_code == 2 and "no representation 'nope' in this run (known: pca" in result.output
+    (copy / "report" / "index.html").unlink()
     result = runner.invoke(app, ["report", str(copy)])
     assert result.exit_code == 0 and (copy / "report" / "index.html").exists(), result.output
     result = runner.invoke(app, ["report", str(tmp_path / "empty")])
@@ -189,5 +190,34 @@ def test_the_served_map_searches_lyrics_by_meaning(browser, tmp_path: Path) -> N
         outside = address.rsplit("/report/", 1)[0] + "/run.yaml"
         with pytest.raises(urllib.error.HTTPError):
             urllib.request.urlopen(outside.replace("/run/run.yaml", "/run.yaml"))
+    finally:
+        server.shutdown()
+
+
+def test_the_served_map_plays_and_seeks_under_its_policy(run_dir: Path, browser) -> None:
+    """Served with its Content-Security-Policy, the map runs without errors, plays a track and
+    can seek in it (the server answers Range requests)."""
+    from songscape.report.server import start_map_server
+
+    server, address = start_map_server(run_dir, port=0)
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors: list[str] = []
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(address)
+        page.evaluate("window.played = false; document.getElementById('player')"
+                      ".addEventListener('play', () => { window.played = true; })")
+        playable = page.evaluate("data.points.findIndex(p => /\\.(wav|flac)$/.test(p.audio))")
+        page.locator("circle.marker").nth(playable).click()
+        page.wait_for_function("window.played === true", timeout=15000)
+        page.wait_for_function("document.getElementById('player').seekable.length > 0", timeout=15000)
+        end = page.evaluate("document.getElementById('player').seekable.end(0)")
+        assert end > 2.0
+        page.evaluate("window.seeked = false; const player = document.getElementById('player'); "
+                      "player.addEventListener('seeked', () => { window.seeked = true; }); player.currentTime = 2.0")
+        page.wait_for_function("window.seeked === true", timeout=15000)
+        assert page.evaluate("document.getElementById('player').currentTime") >= 1.9
+        assert errors == []
     finally:
         server.shutdown()

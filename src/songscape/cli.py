@@ -221,21 +221,29 @@ def assign_(
 @app.command()
 def update(
     run_dir: Path = typer.Argument(..., help="A run folder (songscape-runs/<name>)."),
-    folder: Optional[Path] = typer.Argument(None, help="The audio folder as it is now (default: the run's own)."),
+    folder: Optional[Path] = typer.Argument(None, help="The run's audio folder as it is now (default: the folder "
+                                            "the run read; another folder only with --replace)."),
     refit: bool = typer.Option(False, "--refit", help="Run the whole grid again instead; new clusters take "
                                "the numbers of the old clusters they overlap most."),
+    replace: bool = typer.Option(False, "--replace", help="FOLDER is where the collection now lives (it moved): "
+                                 "it replaces the run's folder, and what is not in it is deleted."),
+    allow_deletes: bool = typer.Option(False, "--allow-deletes", help="Delete the tracks whose files are gone "
+                                       "even when they are more than a fifth of the run."),
     playlists_dir: Optional[Path] = typer.Option(None, "--playlists", help="Write the playlists again into "
                                                  "this folder (as `songscape playlists --out`)."),
 ) -> None:
-    """Take new, changed and deleted files of the folder into a finished run without refitting:
-    new tracks join the existing clusters, every other track keeps its cluster."""
-    summary = _or_fail(lambda: update_run(run_dir, folder, refit, log=console.print))
+    """Take new, changed, moved and deleted files of the run's folder into a finished run without
+    refitting: new tracks join the existing clusters, every other track keeps its cluster."""
+    summary = _or_fail(lambda: update_run(run_dir, folder, refit, log=console.print, replace=replace,
+                                          allow_deletes=allow_deletes))
     diff = summary.diff
     kept = "refitted; clusters renumbered to match the old ones" if refit else "each keeps its cluster"
     console.print(f"{len(diff.added)} added, {len(diff.changed)} changed, {len(diff.deleted)} deleted, "
                   f"{len(diff.carried)} unchanged ({kept}); {summary.seconds:.1f} s")
     for track_id in diff.deleted:
-        console.print(f"deleted: {track_id}")
+        console.print(f"deleted: {printable(track_id, one_line=True)}")
+    for old, new in diff.moved:
+        console.print(f"moved: {printable(old, one_line=True)} → {printable(new, one_line=True)}")
     if len(summary.placed):
         console.print(f"placed in {summary.representation} + {summary.algorithm} by {summary.rule}:")
         _print_table(summary.placed)

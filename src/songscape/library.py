@@ -54,12 +54,24 @@ class SavedRun:
 
     @classmethod
     def open(cls, run_dir: Path) -> SavedRun:
-        workspace = Workspace(Path(run_dir))
-        if not (workspace.root / RUN_FILE).exists() or not workspace.results_parquet.exists():
+        """The finished run in ``run_dir``, read without creating or changing anything; a
+        `LibraryError` when it is not one or when an artifact is missing (named, with the
+        command that rebuilds it)."""
+        root = Path(run_dir)
+        if not root.is_dir():
+            raise LibraryError(f"{run_dir}: {'not a run folder (a file)' if root.exists() else 'no such run folder'}")
+        workspace = Workspace(root, create=False)
+        if not (workspace.root / RUN_FILE).is_file() or not workspace.results_parquet.is_file():
             raise LibraryError(f"{run_dir}: not a finished songscape run (no {RUN_FILE} or results)")
         results = pd.read_parquet(workspace.results_parquet)
         if results.empty:
             raise LibraryError(f"{run_dir}: the run has no results (every representation was skipped)")
+        missing = missing_artifacts(workspace, results)
+        if missing:
+            shown = ", ".join(str(path.relative_to(root)) for path in missing[:3])
+            more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+            raise LibraryError(f"{run_dir}: {shown}{more} missing; run `songscape run` again with this run's "
+                               "options to rebuild it (cached features and models are reused)")
         record = json.loads((workspace.root / RUN_FILE).read_text(encoding="utf-8"))
         return cls(workspace, pd.read_parquet(workspace.tracks), results, record)
 
@@ -76,6 +88,16 @@ class SavedRun:
         matching = [(r, a) for r, a in ranked if representation in (None, r) and algorithm in (None, a)]
         accepted = [(r, a) for r, a in matching if suitable is None or suitable(r)]
         return (accepted or matching or [(representation or ranked[0][0], algorithm or ranked[0][1])])[0]
+
+
+def missing_artifacts(workspace: Workspace, results: pd.DataFrame) -> list[Path]:
+    """The artifacts a finished run's results need that are not there: the track table, and
+    every result's embedding (per seed) and labels."""
+    needed = [workspace.tracks]
+    for (representation, algorithm), rows in results.groupby(["representation", "algorithm"], sort=False):
+        needed += [workspace.embedding(representation, int(seed)) for seed in rows["seed"].unique()]
+        needed.append(workspace.labels(representation, algorithm))
+    return [path for path in dict.fromkeys(needed) if not path.is_file()]
 
 
 def write_playlists(run_dir: Path, out_dir: Path, representation: str | None = None,

@@ -24,6 +24,7 @@ from songscape.experiment import MODEL_POSTERIOR
 from songscape.library import LibraryError, SavedRun, encoding_model, place, placement
 from songscape.models import load_representation
 from songscape.pipeline import CollectionSource, read_collection, rebuild_report, run_pipeline
+from songscape.report.explorer import MAP_FILE
 from songscape.report.summary import RUN_FILE
 from songscape.runners import runner_for
 from songscape.workspace import read_npz, write_npz, write_parquet, write_text
@@ -45,6 +46,11 @@ class CollectionDiff:
     @property
     def extracted(self) -> list[str]:
         return self.changed + self.added
+
+    @property
+    def moved(self) -> list[tuple[str, str]]:
+        """(id in the run, new id) of each file found again under another path."""
+        return [(old, new) for new, old in self.carried.items() if new != old]
 
     @property
     def unchanged(self) -> bool:
@@ -87,14 +93,21 @@ class UpdateSummary:
     seconds: float
 
 
-def _source(run: SavedRun, folder: Path | None) -> CollectionSource:
+def _source(run: SavedRun, folder: Path | None, replace: bool) -> CollectionSource:
     """The run's collection as it is now: ``folder`` (default: the run's audio folder) with
-    the run's table, columns, excludes and duration limits."""
+    the run's table, columns, excludes and duration limits. Another folder than the run's is
+    refused unless ``replace`` (the collection moved there): update reads the whole collection
+    from one folder, so files missing from ``folder`` would be deleted from the run."""
     record = run.record
     if record.get("features"):
         raise LibraryError("this run read a precomputed feature table: update needs audio files")
     if folder is None and not record.get("audio_dir"):
         raise LibraryError("this run has no audio folder: give the folder to update from")
+    own = record.get("audio_dir")
+    if folder is not None and own and Path(folder).resolve() != Path(own).resolve() and not replace:
+        raise LibraryError(f"{folder} is not this run's audio folder ({own}): put new files into {own} and run "
+                           f"`songscape update {run.workspace.root}`, or, if the collection now lives in {folder}, "
+                           "add --replace")
     table = Path(record["table"]) if record.get("table") and Path(record["table"]).is_file() else None
     return CollectionSource(Path(folder or record["audio_dir"]), table, record.get("id_column"),
                             record.get("lyrics_column"), None, tuple(record.get("exclude", ())),
@@ -146,8 +159,9 @@ class _Updater:
         self.seeds = sorted(int(s) for s in run.results["seed"].unique())
 
     def _merged(self, old: pd.Series, new_values: dict[str, object]) -> list[object]:
-        """Values in the new track order: carried from ``old`` (by old id), else ``new_values``."""
-        return [old.get(self.diff.carried[t]) if t in self.diff.carried else new_values[t] for t in self.order]
+        """Values in the new track order: carried from ``old``, else ``new_values``."""
+        return [carried_value(old, self.diff.carried[t], t) if t in self.diff.carried else new_values[t]
+                for t in self.order]
 
     def representation(self, representation: str, log: Log) -> None:
         """Encode and place the extracted tracks in every seed and clustering of
@@ -183,7 +197,7 @@ class _Updater:
                 values = self._merged(labels[column], dict(zip(self.diff.extracted, placed)))
                 self.pending_labels.setdefault(path, {})[column] = [NOISE if v is None else int(v) for v in values]
             self.pending_embeddings[workspace.embedding(representation, seed)] = embedding
-        if not models:
+        if not models and self.diff.extracted:
             log(f"{representation}: new tracks not placed ({reason}); `update --refit` includes them")
 
     def write(self) -> None:
@@ -194,12 +208,20 @@ class _Updater:
             write_parquet(pd.DataFrame({"track_id": self.order, **columns}), path)
 
 
+def carried_value(old: pd.Series, old_id: str, new_id: str) -> object:
+    """A carried track's value in a table of the run: under its id in the run, or under its new
+    id where an update killed before it finished had already renamed it (None: in neither)."""
+    return old.get(old_id, old.get(new_id))
+
+
 def _update_tags(run: SavedRun, diff: CollectionDiff, order: list[str], features: CollectionFeatures) -> None:
     """The run's musicnn tag table for the updated tracks (carried rows renamed, new rows added)."""
     old = pd.read_parquet(run.workspace.track_tags).set_index("track_id")
     new = pd.DataFrame(features.tags.tags, columns=features.tags.tag_names, index=diff.extracted)
-    carried = old.reindex([diff.carried[t] for t in order if t in diff.carried])
-    carried.index = [t for t in order if t in diff.carried]
+    carried_ids = [t for t in order if t in diff.carried]
+    row_of = pd.Series(old.index, index=old.index)
+    carried = old.reindex([carried_value(row_of, diff.carried[t], t) for t in carried_ids])
+    carried.index = carried_ids
     merged = pd.concat([carried, new]).loc[order]
     write_parquet(merged.rename_axis("track_id").reset_index(), run.workspace.track_tags)
 
@@ -255,19 +277,35 @@ def _summary(run: SavedRun, diff: CollectionDiff, started: float) -> UpdateSumma
                          time.perf_counter() - started)
 
 
-def update_run(run_dir: Path, folder: Path | None = None, refit: bool = False, log: Log = print) -> UpdateSummary:
-    """Take ``folder`` (default: the run's own audio folder) into the run without refitting
-    (see the module docstring), or with ``refit`` run the grid again and keep cluster numbers
-    where the new clusters match old ones; write the report and the map again."""
+MAX_DELETED_SHARE = 0.2  # deleting more of a run's tracks in one update needs allow_deletes
+
+
+def update_run(run_dir: Path, folder: Path | None = None, refit: bool = False, log: Log = print,
+               replace: bool = False, allow_deletes: bool = False) -> UpdateSummary:
+    """Take ``folder`` (default: the run's own audio folder; another one only with ``replace``)
+    into the run without refitting (see the module docstring), or with ``refit`` run the grid
+    again and keep cluster numbers where the new clusters match old ones; write the report and
+    the map again. Deleting more than `MAX_DELETED_SHARE` of the run's tracks needs
+    ``allow_deletes``. Safe to kill: a rerun finishes what a killed update left, the report included."""
     started = time.perf_counter()
     run = SavedRun.open(run_dir)
     config = run.config
-    if refit:
-        return _refit(run, config, _source(run, folder), started)
-    new = read_collection(_source(run, folder), run.label_columns).tracks
+    source = _source(run, folder, replace)
+    new = read_collection(source, run.label_columns).tracks
     diff = diff_tracks(run.tracks, new)
-    if diff.unchanged:
-        log("the run is up to date with its folder: nothing to do")
+    _check_deletions(diff, len(run.tracks), allow_deletes)
+    if refit:
+        return _refit(run, config, source, started)
+    same_paths = run.tracks.set_index("track_id")["path"].astype(str).to_dict() == \
+        new.set_index("track_id")["path"].astype(str).to_dict()
+    moved_to = str(Path(folder).absolute()) if replace and folder is not None else None
+    if diff.unchanged and same_paths:
+        _write_record(run, moved_to, None)
+        if report_is_stale(run):
+            log("the report was older than the run's data (an update was stopped): drawn again")
+            rebuild_report(run.workspace.root)
+        else:
+            log("the run is up to date with its folder: nothing to do")
         return _summary(run, diff, started)
     extracted = new.set_index("track_id", drop=False).loc[diff.extracted].reset_index(drop=True)
     uses_musicnn = bool((run.results["input"] == "musicnn").any())
@@ -282,13 +320,45 @@ def update_run(run_dir: Path, folder: Path | None = None, refit: bool = False, l
     updater = _Updater(run, diff, analysed, features, ok)
     for representation in run.results["representation"].unique():
         updater.representation(representation, log)
+    # the order matters to a rerun after a kill: tracks.parquet, written after every per-track
+    # artifact, is what the next update compares the folder with
     updater.write()
-    write_parquet(_updated_tracks(run, new, diff, features, config), run.workspace.tracks)
     if features.tags is not None and run.workspace.track_tags.exists():
         _update_tags(run, diff, analysed, features)
-    record = dict(run.record)
-    record.setdefault("updates", []).append({"added": len(diff.added), "changed": len(diff.changed),
-                                             "deleted": len(diff.deleted), "tracks": len(new)})
-    write_text(run.workspace.root / RUN_FILE, json.dumps(record, ensure_ascii=False, indent=2))
+    write_parquet(_updated_tracks(run, new, diff, features, config), run.workspace.tracks)
+    _write_record(run, moved_to, {"added": len(diff.added), "changed": len(diff.changed),
+                                "deleted": len(diff.deleted), "moved": len(diff.moved), "tracks": len(new)})
     rebuild_report(run.workspace.root)
     return _summary(SavedRun.open(run.workspace.root), diff, started)
+
+
+def _check_deletions(diff: CollectionDiff, tracks: int, allow_deletes: bool) -> None:
+    """Refuse to delete more than `MAX_DELETED_SHARE` of a run's tracks without ``allow_deletes``."""
+    if len(diff.deleted) > MAX_DELETED_SHARE * tracks and not allow_deletes:
+        raise LibraryError(f"{len(diff.deleted)} of the run's {tracks} tracks are not in the folder any more "
+                           f"(first: {diff.deleted[0]}); if they are really gone, add --allow-deletes")
+
+
+def _write_record(run: SavedRun, audio_dir: str | None, update: dict[str, int] | None) -> None:
+    """``run.json`` with the run's new audio folder (given ``audio_dir``: the collection moved)
+    and, given ``update``, one more entry in its history; not written when neither changes."""
+    record = dict(run.record)
+    if audio_dir is not None:
+        record["audio_dir"] = audio_dir
+    if update is not None:
+        record["updates"] = [*record.get("updates", []), update]
+    if record != run.record:
+        write_text(run.workspace.root / RUN_FILE, json.dumps(record, ensure_ascii=False, indent=2))
+
+
+def report_is_stale(run: SavedRun) -> bool:
+    """Whether the report or the map is missing or older than the run's data (an update or a
+    run stopped after its data was written and before its report was)."""
+    workspace = run.workspace
+    index, page = workspace.report_dir / "index.html", workspace.report_dir / MAP_FILE
+    if not index.is_file():
+        return True
+    data = [workspace.tracks, workspace.results_parquet, workspace.root / RUN_FILE,
+            *(workspace.root / "labels").glob("*.parquet")]
+    newest = max(path.stat().st_mtime_ns for path in data if path.is_file())
+    return any(path.is_file() and path.stat().st_mtime_ns < newest for path in (index, page))

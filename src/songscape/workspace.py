@@ -95,9 +95,11 @@ def read_cached_npz(path: Path, names: tuple[str, ...]) -> dict[str, np.ndarray]
 class Workspace:
     """Paths of one run's artifacts under ``root`` (default ``./songscape-runs/<name>``)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, create: bool = True) -> None:
+        """``create``: make the folder now (a run being written); False for a run being read."""
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        if create:
+            self.root.mkdir(parents=True, exist_ok=True)
 
     @property
     def tracks(self) -> Path:

@@ -1,77 +1,255 @@
 """`songscape map --serve`: the map over a local HTTP server, so that its search box can ask for
-lyric search by meaning (e5 runs in Python, not in the page). Only the run's report files and
-its tracks' audio files are served, on the loopback address by default."""
+lyric search by meaning (e5 runs in Python, not in the page).
+
+What it serves, and nothing else: regular files inside the run's report folder (paths resolved,
+so a link out of the folder is refused) and the audio files of the run's tracks (by an audio
+file type), with `Range` requests so the player can seek. Requests must name the address the
+server binds in their `Host` header (no DNS rebinding). Every answer carries
+``X-Content-Type-Options: nosniff``; pages carry a Content-Security-Policy that allows only their
+own inline scripts (by hash), their data, and requests back to this server. A bad request gets a
+4xx answer, never a dropped connection.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import ipaddress
 import json
 import mimetypes
+import re
 import threading
+from collections.abc import Callable
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlparse
 
-import pandas as pd
-
-from songscape.library import LibraryError
+from songscape.library import LibraryError, SavedRun
 from songscape.report.explorer import MAP_FILE
+from songscape.scan import AUDIO_EXTENSIONS
 from songscape.search import search_lyrics
 from songscape.workspace import Workspace
 
 SEARCH_PATH = "/songscape-search"  # the page asks GET SEARCH_PATH?q=TEXT&k=N
 SEARCH_RESULTS = 20
+MAX_QUERY_CHARACTERS = 500  # a search box query; e5 time grows with its length
+_COPY_CHUNK = 1 << 16
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)  # executable: no type attribute
+_CHARSET_TYPES = ("text/", "application/json")
 
 
-def _servable(run_dir: Path) -> set[Path]:
-    """The files the server may send: the report's and the run's audio files."""
-    workspace = Workspace(run_dir)
-    files = {path.resolve() for path in workspace.report_dir.iterdir() if path.is_file()}
-    paths = pd.read_parquet(workspace.tracks)["path"].fillna("").astype(str)
-    return files | {Path(path).resolve() for path in paths if path}
+class BadRequest(ValueError):
+    """A request the server refuses; ``status`` is the 4xx answer."""
+
+    def __init__(self, status: HTTPStatus, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
-def _handler(run_dir: Path, servable: set[Path]) -> type[BaseHTTPRequestHandler]:
+def content_security_policy(page: str) -> str:
+    """The policy for an HTML page: its own inline scripts (sha256 of each), inline styles,
+    images and clips as data, audio and search requests from this server only."""
+    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(script.encode('utf-8')).digest()).decode('ascii')}'"
+                      for script in _INLINE_SCRIPT.findall(page))
+    return (f"default-src 'none'; script-src {hashes or chr(39) + 'none' + chr(39)}; style-src 'unsafe-inline'; "
+            "img-src data:; media-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+            "frame-ancestors 'none'")
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The inclusive byte range a ``Range`` header asks of a file of ``size`` bytes; None for the
+    whole file (no header, or one this server does not split, such as several ranges). A range
+    that starts past the end raises `BadRequest` (416)."""
+    match = _RANGE.fullmatch((header or "").strip())
+    if match is None or match.group(1) == match.group(2) == "":
+        return None
+    first, last = match.groups()
+    if first == "":  # the last N bytes
+        start, end = max(0, size - int(last)), size - 1
+        if int(last) == 0:
+            start = size
+    else:
+        start, end = int(first), min(int(last), size - 1) if last else size - 1
+    if start >= size or start > end:
+        raise BadRequest(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, f"range not satisfiable: {header}")
+    return start, end
+
+
+def allowed_hosts(host: str, port: int) -> set[str]:
+    """The ``Host`` header values a page served from ``host``:``port`` sends (lower case); a
+    loopback address also answers to ``localhost``."""
+    names = {f"[{host}]" if ":" in host else host}
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            names.add("localhost")
+    except ValueError:
+        pass
+    return {f"{name}:{port}".lower() for name in names}
+
+
+class _RunFiles:
+    """What the server may send of one run: files inside its report folder, and its tracks'
+    audio files (resolved paths), plus how many tracks a search may return."""
+
+    def __init__(self, run_dir: Path) -> None:
+        run = SavedRun.open(run_dir)
+        self.report_dir = run.workspace.report_dir.resolve()
+        paths = run.tracks["path"].fillna("").astype(str)
+        self.audio = {Path(path).resolve() for path in paths if Path(path).suffix.lower() in AUDIO_EXTENSIONS}
+        self.track_count = len(run.tracks)
+
+    def file(self, url_path: str) -> tuple[Path, str]:
+        """The file a URL path names and its content type; `BadRequest` (404) for anything else."""
+        if "\x00" in url_path:
+            raise BadRequest(HTTPStatus.BAD_REQUEST, "a NUL byte in the path")
+        try:
+            file = Path(url_path).resolve()
+        except (OSError, RuntimeError, ValueError):
+            raise BadRequest(HTTPStatus.BAD_REQUEST, "not a usable path") from None
+        in_report = file.is_relative_to(self.report_dir)
+        if not (in_report or file in self.audio) or not file.is_file():
+            raise BadRequest(HTTPStatus.NOT_FOUND, "not part of this run")
+        guessed = mimetypes.guess_type(file.name)[0]
+        if in_report:
+            return file, guessed or "application/octet-stream"
+        return file, guessed if guessed and guessed.startswith("audio/") else "audio/ogg"
+
+
+def _search_arguments(query: str, track_count: int) -> tuple[str, int]:
+    """The text and the number of results of a search request; `BadRequest` (400) when either
+    is missing, too long or out of range."""
+    fields = parse_qs(query, max_num_fields=10)
+    text = fields.get("q", [""])[0]
+    if not text.strip():
+        raise BadRequest(HTTPStatus.BAD_REQUEST, "give the search text as q=")
+    if len(text) > MAX_QUERY_CHARACTERS:
+        raise BadRequest(HTTPStatus.BAD_REQUEST, f"the search text is longer than {MAX_QUERY_CHARACTERS} characters")
+    count = fields.get("k", [str(min(SEARCH_RESULTS, track_count))])[0]
+    if not count.isdigit() or not 1 <= int(count) <= track_count:
+        raise BadRequest(HTTPStatus.BAD_REQUEST, f"k must be a whole number from 1 to {track_count}")
+    return text, int(count)
+
+
+def _handler(run_dir: Path, files: _RunFiles, hosts: set[str]) -> type[BaseHTTPRequestHandler]:
     class MapHandler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:  # quiet: the command prints the address
             pass
 
-        def _send(self, status: int, body: bytes, content_type: str) -> None:
+        def _headers(self, status: int, content_type: str, length: int, extra: dict[str, str] | None = None) -> None:
             self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
+            charset = "; charset=utf-8" if content_type.startswith(_CHARSET_TYPES) else ""
+            self.send_header("Content-Type", content_type + charset)
+            self.send_header("Content-Length", str(length))
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("Referrer-Policy", "no-referrer")
+            for name, value in (extra or {}).items():
+                self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802 (the http.server interface)
+        def _send(self, status: int, body: bytes, content_type: str, extra: dict[str, str] | None = None) -> None:
+            self._headers(status, content_type, len(body), extra)
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _json(self, status: int, body: dict) -> None:
+            self._send(status, json.dumps(body, ensure_ascii=False).encode("utf-8"), "application/json")
+
+        def _search(self, query: str) -> None:
+            text, count = _search_arguments(query, files.track_count)
+            try:
+                found = search_lyrics(run_dir, text, count)
+            except LibraryError as error:  # the run cannot search (no lyrics, no e5): the page says so
+                self._json(HTTPStatus.OK, {"track_ids": [], "error": str(error)})
+                return
+            self._json(HTTPStatus.OK, {"track_ids": list(found["track_id"]),
+                                       "similarity": [float(s) for s in found["similarity"]]})
+
+        def _file(self, url_path: str) -> None:
+            file, content_type = files.file(url_path)
+            if content_type == "text/html":
+                page = file.read_bytes()
+                policy = content_security_policy(page.decode("utf-8", errors="replace"))
+                self._send(HTTPStatus.OK, page, content_type, {"Content-Security-Policy": policy})
+                return
+            size = file.stat().st_size
+            extra = {"Accept-Ranges": "bytes"}
+            try:
+                wanted = byte_range(self.headers.get("Range"), size)
+            except BadRequest:
+                self._send(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, b"", "text/plain",
+                           {**extra, "Content-Range": f"bytes */{size}"})
+                return
+            start, end = wanted or (0, size - 1)
+            if wanted is not None:
+                extra["Content-Range"] = f"bytes {start}-{end}/{size}"
+            self._headers(HTTPStatus.PARTIAL_CONTENT if wanted else HTTPStatus.OK, content_type,
+                          end - start + 1, extra)
+            if self.command != "HEAD":
+                with open(file, "rb") as handle:
+                    handle.seek(start)
+                    _copy(handle.read, self.wfile.write, end - start + 1)
+
+        def _answer(self) -> None:
+            host = (self.headers.get("Host") or "").strip().lower()
+            if host not in hosts:
+                raise BadRequest(HTTPStatus.FORBIDDEN, "this server answers only to " + ", ".join(sorted(hosts)))
             url = urlparse(self.path)
             if url.path == SEARCH_PATH:
-                query = parse_qs(url.query)
-                try:
-                    found = search_lyrics(run_dir, query.get("q", [""])[0],
-                                          int(query.get("k", [SEARCH_RESULTS])[0]))
-                    body = {"track_ids": list(found["track_id"]), "similarity": list(found["similarity"])}
-                except LibraryError as error:
-                    body = {"track_ids": [], "error": str(error)}
-                self._send(200, json.dumps(body, ensure_ascii=False).encode("utf-8"), "application/json")
-                return
-            file = Path(unquote(url.path)).resolve()
-            if file not in servable or not file.is_file():
-                self._send(404, b"not part of this run", "text/plain")
-                return
-            content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-            self._send(200, file.read_bytes(), content_type)
+                self._search(url.query)
+            else:
+                self._file(unquote(url.path, errors="strict"))
+
+        def do_GET(self) -> None:  # noqa: N802 (the http.server interface)
+            try:
+                self._answer()
+            except BadRequest as refusal:
+                self._refuse(refusal.status, str(refusal))
+            except UnicodeDecodeError:
+                self._refuse(HTTPStatus.BAD_REQUEST, "the path is not UTF-8")
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the player stopped reading (a seek): nothing to answer
+            except Exception as error:  # noqa: BLE001 (answered, never a dropped connection)
+                self._refuse(HTTPStatus.INTERNAL_SERVER_ERROR, f"internal error: {type(error).__name__}")
+
+        do_HEAD = do_GET  # noqa: N815 (the http.server interface)
+
+        def _refuse(self, status: int, message: str) -> None:
+            if SEARCH_PATH in self.path:
+                self._json(status, {"track_ids": [], "error": message})
+            else:
+                self._send(status, message.encode("utf-8"), "text/plain")
+
+        def _not_allowed(self) -> None:
+            self._send(HTTPStatus.METHOD_NOT_ALLOWED, b"only GET and HEAD", "text/plain", {"Allow": "GET, HEAD"})
+
+        do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed  # noqa: N815
 
     return MapHandler
+
+
+def _copy(read: Callable[[int], bytes], write: Callable[[bytes], object], length: int) -> None:
+    """Copy ``length`` bytes from ``read`` to ``write`` in chunks."""
+    while length > 0:
+        chunk = read(min(_COPY_CHUNK, length))
+        if not chunk:
+            return
+        write(chunk)
+        length -= len(chunk)
 
 
 def start_map_server(run_dir: Path, host: str = "127.0.0.1", port: int = 8765) -> tuple[ThreadingHTTPServer, str]:
     """Serve the run's map in a background thread; returns the server and the map's address
     (port 0: any free port)."""
     run_dir = Path(run_dir).absolute()  # the page's relative audio links were made from this path
+    files = _RunFiles(run_dir)
     try:
-        server = ThreadingHTTPServer((host, port), _handler(run_dir, _servable(run_dir)))
+        server = ThreadingHTTPServer((host, port), BaseHTTPRequestHandler)
     except OSError as error:
         raise LibraryError(f"cannot serve the map on {host}:{port}: {error.strerror}; choose another --port") from None
+    bound = server.server_address[1]
+    server.RequestHandlerClass = _handler(run_dir, files, allowed_hosts(host, bound))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    address = f"http://{host}:{server.server_address[1]}{quote(str(Workspace(run_dir).report_dir / MAP_FILE))}"
-    return server, address
+    named = f"[{host}]" if ":" in host else host
+    return server, f"http://{named}:{bound}{quote(str(Workspace(run_dir, create=False).report_dir / MAP_FILE))}"
