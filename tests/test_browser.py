@@ -130,8 +130,11 @@ def test_map_and_report_rebuild_from_artifacts(run_dir: Path, tmp_path: Path) ->
     (copy / "report" / "index.html").unlink()
     result = runner.invoke(app, ["report", str(copy)])
     assert result.exit_code == 0 and (copy / "report" / "index.html").exists(), result.output
+    (tmp_path / "empty").mkdir()
     result = runner.invoke(app, ["report", str(tmp_path / "empty")])
     assert result.exit_code == 2 and "not a finished songscape run" in result.output
+    result = runner.invoke(app, ["report", str(tmp_path / "absent")])
+    assert result.exit_code == 2 and "no such run folder" in result.output and not (tmp_path / "absent").exists()
 
 
 @pytest.mark.parametrize("width", [1400, 1024])
@@ -184,7 +187,8 @@ def test_the_served_map_searches_lyrics_by_meaning(browser, tmp_path: Path) -> N
         page.goto(address)
         assert "lyrics" in page.inner_text("#search-label")
         page.fill("#search", "storm clouds and thunder all night long")
-        page.wait_for_function("document.getElementById('count').textContent === '2 of 8 tracks'", timeout=30000)
+        page.wait_for_function("() => document.getElementById('count').textContent === '2 of 8 tracks'",
+                               timeout=30000)
         visible = page.evaluate("data.points.filter((p, i) => markers[i].style.display !== 'none').map(p => p.id)")
         assert set(visible) == {"en-rain", "bn-rain"}
         outside = address.rsplit("/report/", 1)[0] + "/run.yaml"
@@ -210,13 +214,13 @@ def test_the_served_map_plays_and_seeks_under_its_policy(run_dir: Path, browser)
                       ".addEventListener('play', () => { window.played = true; })")
         playable = page.evaluate("data.points.findIndex(p => /\\.(wav|flac)$/.test(p.audio))")
         page.locator("circle.marker").nth(playable).click()
-        page.wait_for_function("window.played === true", timeout=15000)
-        page.wait_for_function("document.getElementById('player').seekable.length > 0", timeout=15000)
+        page.wait_for_function("() => window.played === true", timeout=15000)
+        page.wait_for_function("() => document.getElementById('player').seekable.length > 0", timeout=15000)
         end = page.evaluate("document.getElementById('player').seekable.end(0)")
         assert end > 2.0
         page.evaluate("window.seeked = false; const player = document.getElementById('player'); "
                       "player.addEventListener('seeked', () => { window.seeked = true; }); player.currentTime = 2.0")
-        page.wait_for_function("window.seeked === true", timeout=15000)
+        page.wait_for_function("() => window.seeked === true", timeout=15000)
         assert page.evaluate("document.getElementById('player').currentTime") >= 1.9
         assert errors == []
     finally:

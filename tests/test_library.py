@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,28 @@ def test_similar_on_the_command_line_and_its_errors(run_dir: Path, tmp_path: Pat
     assert result.exit_code == 2 and "has no lyrics embedding" in result.output
     result = runner.invoke(app, ["similar", str(tmp_path), "demo-0001"])
     assert result.exit_code == 2 and "not a finished songscape run" in result.output
+
+
+def test_read_only_commands_on_what_is_not_a_run(run_dir: Path, tmp_path: Path) -> None:
+    absent = tmp_path / "no-such-run"
+    for command in (["search", str(absent), "rain"], ["similar", str(absent), "x"], ["playlists", str(absent),
+                                                                                      "--out", str(tmp_path / "l")]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2 and "no such run folder" in result.output, (command, result.output)
+    assert list(tmp_path.iterdir()) == []  # nothing created
+    a_file = tmp_path / "passwd"
+    a_file.write_text("root:x:0:0", encoding="utf-8")
+    result = runner.invoke(app, ["search", str(a_file), "rain"])
+    assert result.exit_code == 2 and "not a run folder (a file)" in result.output, result.output
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    shutil.rmtree(copy / "embeddings")
+    result = runner.invoke(app, ["similar", str(copy), "demo-0002"])
+    assert result.exit_code == 2 and "embeddings/" in result.output, result.output
+    assert "missing; run `songscape run`" in result.output and "to rebuild it" in result.output
+    (copy / "tracks.parquet").unlink()
+    result = runner.invoke(app, ["search", str(copy), "rain"])
+    assert result.exit_code == 2 and "tracks.parquet" in result.output, result.output
 
 
 def test_playlists_one_per_cluster_with_relative_paths(run_dir: Path, tmp_path: Path) -> None:
