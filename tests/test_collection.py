@@ -4,7 +4,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from songscape.collection import CollectionError, infer_label_columns, load_collection, read_table
+from songscape.collection import CollectionError, load_collection, read_table
+from songscape.labels import infer_label_columns
 from tests.conftest import write_tone
 
 

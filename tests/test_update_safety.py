@@ -120,7 +120,8 @@ STAGES = {  # where an update is killed: (module, function, when)
 }
 
 
-def test_a_killed_update_is_finished_by_the_next(collection: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_killed_update_is_finished_by_the_next(collection: tuple[Path, Path],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     run_dir, music = collection
     for number, (stage, (module, name, when)) in enumerate(STAGES.items()):
         new_id = f"new-{number}"

@@ -25,6 +25,7 @@ from songscape.feature_table import (
     FeatureTableError,
     read_feature_table,
 )
+from songscape.labels import LabelColumnError, choose_label_columns, merge_label_spellings
 from songscape.scan import AUDIO_EXTENSIONS, Scan, scan_audio
 from songscape.tags import LYRICS_SIDECARS, TAG_COLUMNS, FileTags, read_file_tags
 from songscape.text.language import detect_language
@@ -34,11 +35,6 @@ from songscape.workspace import file_sha1
 MATCH_COLUMN_CANDIDATES = ("path", "file", "filename", "file_name", "audio_path", "audio",
                            "track_id", "id")
 LYRICS_COLUMN_CANDIDATES = ("lyrics", "lyric", "text")
-NOT_LABELS = frozenset({"track_id", "id", "path", "file", "filename", "file_name", "audio_path",
-                        "audio", "title", "song", "artist", "album", "albumartist", "date", "lyrics", "lyric", "text",
-                        "sha1", "status", "reason", "duration_s", "padded", "language_detected",
-                        "language_confidence", "script", "tempo_bpm", "loudness_db"})
-MAX_LABEL_VALUES = 50
 
 
 class CollectionError(ValueError):
@@ -195,22 +191,6 @@ def _sidecar_lyrics(audio: Path, warnings: list[str]) -> str:
                 return ""
             return unicodedata.normalize("NFC", text).strip()
     return ""
-
-
-def infer_label_columns(frame: pd.DataFrame, exclude: set[str]) -> list[str]:
-    """Columns that look like categories: text or integers with 2…50 distinct values, at most
-    one per two rows, excluding ids, paths, titles, artists and lyrics."""
-    labels = []
-    for column in frame.columns:
-        if column.lower() in NOT_LABELS or column in exclude:
-            continue
-        values = frame[column][frame[column] != ""]
-        distinct = values.nunique()
-        numeric = pd.to_numeric(values, errors="coerce")
-        is_fractional = numeric.notna().all() and (numeric % 1 != 0).any()
-        if 2 <= distinct <= min(MAX_LABEL_VALUES, max(2, len(frame) // 2)) and not is_fractional:
-            labels.append(column)
-    return labels
 
 
 class _IdIndex:
@@ -388,8 +368,11 @@ def load_collection(audio_dir: Path | None = None, table: Path | None = None, *,
     metadata = feature_table.metadata if feature_table is not None else pd.DataFrame()
     tag_frame = pd.DataFrame([{column: track.tags.values.get(column, "") for column in TAG_COLUMNS}
                               for track in tracks], columns=list(TAG_COLUMNS))
-    labels = _labels([frame.reset_index(drop=True), metadata, tag_frame], label_columns, lyrics_source,
-                     table or features or audio_dir)
+    try:
+        labels = choose_label_columns([frame.reset_index(drop=True), metadata, tag_frame], label_columns,
+                                      lyrics_source, table or features or audio_dir)
+    except LabelColumnError as error:
+        raise CollectionError(str(error)) from None
     frame_rows, metadata_rows = frame.to_dict("records"), metadata.to_dict("records")  # once, not per row
     records = [_record(track, None if table_rows[i] is None else frame_rows[table_rows[i]],
                        None if feature_rows[i] is None else metadata_rows[feature_rows[i]],
@@ -436,57 +419,6 @@ def _outside(duration_s: float | None, duration_range: tuple[float | None, float
     if longest is not None and duration_s > longest:
         return f"longer than --max-duration ({duration_s:.1f} s > {longest:g} s)"
     return ""
-
-
-def _labels(sources: list[pd.DataFrame], requested: list[str] | None, lyrics_source: str | None,
-            source: Path | None) -> list[str]:
-    """The label columns: the requested ones (each must exist in the table, the feature
-    table's text columns or the files' tags, and be filled somewhere), or those inferred from
-    each of them (a table column wins over a tag of the same name)."""
-    taken: set[str] = set()
-    distinct = []
-    for frame in sources:
-        distinct.append(frame.drop(columns=[c for c in frame.columns if c.lower() in taken]))
-        taken |= {c.lower() for c in frame.columns}
-    if requested is None:
-        found = [column for frame in distinct for column in infer_label_columns(frame, exclude={lyrics_source or ""})]
-        return list(dict.fromkeys(found))
-    labels = []
-    for column in requested:
-        frame = next((f for f in distinct if column.lower() in {c.lower() for c in f.columns}), None)
-        if frame is None:
-            known = sorted({c for f in distinct for c in f.columns if (f[c] != "").any()})
-            raise CollectionError(f"{source}: label column '{column}' not found (columns and tags: {', '.join(known)})")
-        name = _column(frame, column, source)
-        if (frame[name] == "").all():
-            raise CollectionError(f"{source}: label column '{column}' is empty in every row")
-        labels.append(name)
-    return labels
-
-
-def _label_key(value: str) -> str:
-    return " ".join(value.split()).casefold()
-
-
-def merge_label_spellings(records: list[dict[str, object]], labels: list[str]) -> list[str]:
-    """Label values that differ only in case or spacing ("Rock", "rock ") become the most
-    common spelling; returns one notice per merge."""
-    notices = []
-    for column in labels:
-        spellings: dict[str, dict[str, int]] = {}
-        for record in records:
-            value = record.get(column)
-            if isinstance(value, str) and value:
-                counts = spellings.setdefault(_label_key(value), {})
-                counts[value] = counts.get(value, 0) + 1
-        chosen = {key: max(sorted(counts), key=counts.get) for key, counts in spellings.items() if len(counts) > 1}
-        for record in records:
-            value = record.get(column)
-            if isinstance(value, str) and _label_key(value) in chosen:
-                record[column] = chosen[_label_key(value)]
-        notices += [f"label '{column}': {', '.join(repr(v) for v in sorted(spellings[key]))} merged as {name!r}"
-                    for key, name in chosen.items()]
-    return notices
 
 
 def _record(track: _Track, table_row: dict | None, feature_metadata: dict | None,
