@@ -136,3 +136,19 @@ def test_a_missing_bengali_font_is_said_once_and_only_for_bengali_text(
         figures._notice_missing_bengali(bengali)
     assert len(caplog.records) == 1 and "apt-get install fonts-noto-core" in caplog.records[0].getMessage()
     plt.close("all")
+
+
+def test_training_curves_below_one_draw_without_a_glyph_warning(tmp_path: Path,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """Losses under 1 give negative powers of ten on the log axis; their minus sign is ASCII, so
+    no installed font (Noto Sans lacks U+2212) makes matplotlib warn."""
+    import warnings
+
+    from songscape.report.figures import plot_training_curves
+
+    history = pd.DataFrame({"train_loss": np.geomspace(0.9, 0.002, 30), "val_loss": np.geomspace(1.1, 0.004, 30)})
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level("WARNING"):
+        warnings.simplefilter("always")
+        plot_training_curves({"vae": history, "ae": history * 3}, tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").exists()
+    assert [str(w.message) for w in caught] == [] and [r.getMessage() for r in caplog.records] == []

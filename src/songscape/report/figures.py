@@ -2,7 +2,8 @@
 k-selection curves, reconstructions and latent traversals. Text in Bengali script renders
 with Noto Sans Bengali where it is installed (Debian: fonts-noto-core); without it the glyphs
 fall back to boxes, and the first figure that has Bengali text logs one notice saying what to
-install (no warning per glyph). Negative numbers use an ASCII hyphen, so no font needs U+2212."""
+install (no warning per glyph). Negative numbers use an ASCII hyphen, so no font needs U+2212
+(log axes too: `PlainLogFormatter`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
+from matplotlib.ticker import LogFormatter  # noqa: E402
 from sklearn.manifold import TSNE  # noqa: E402
 from sklearn.neighbors import NearestNeighbors  # noqa: E402
 
@@ -215,6 +217,14 @@ def plot_composition(clusters: np.ndarray, labels: dict[str, np.ndarray], title:
     _save(figure, path)
 
 
+class PlainLogFormatter(LogFormatter):
+    """Log-axis ticks as plain numbers with an ASCII minus (0.01, 1e-05): matplotlib's default
+    writes them in mathtext, whose minus sign (U+2212) Noto Sans lacks."""
+
+    def _num_to_string(self, x: float, vmin: float, vmax: float) -> str:
+        return f"{x:g}"
+
+
 def plot_training_curves(histories: dict[str, pd.DataFrame], path: Path) -> None:
     """Training and validation loss per epoch, one panel per model (log scale)."""
     figure, axes = plt.subplots(1, len(histories), figsize=(3.6 * len(histories), 3.2), squeeze=False)
@@ -224,6 +234,8 @@ def plot_training_curves(histories: dict[str, pd.DataFrame], path: Path) -> None
             if column in history:
                 axis.plot(epochs, history[column], style, label=column.split("_")[0])
         axis.set_yscale("log")
+        axis.yaxis.set_major_formatter(PlainLogFormatter())
+        axis.yaxis.set_minor_formatter(PlainLogFormatter())
         axis.set_title(name, fontsize=9)
         axis.set_xlabel("epoch")
         axis.legend(fontsize=7, frameon=False)
