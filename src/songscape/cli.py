@@ -30,7 +30,7 @@ from songscape.update import update_run
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Map and cluster music collections from audio and lyrics.")
 # user text is printed as it is (no markup), control characters made visible; no wrapping when piped
-console = PlainConsole(width=None if sys.stdout.isatty() else 160)
+console = PlainConsole(width=None if sys.stdout.isatty() else 160, soft_wrap=True)
 DEFAULT_RUNS = Path("songscape-runs")
 T = TypeVar("T")
 _USER_ERRORS = (CollectionError, ConfigError, PipelineError, ClusteringError, LibraryError, DistributedError,
