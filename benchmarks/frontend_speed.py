@@ -6,7 +6,7 @@
 Everything below is measured in the same run, on real audio (the 30-s centre excerpt of each
 file, the cut songscape makes) and real lyrics:
 - **audio front-end** (statistics + mel patch + MTT_musicnn), clips/s: the one-pass path
-  (`extract_collection(..., musicnn=...)`: one decode, every part in the same worker, one
+  (`extract_collection(..., network=...)`: one decode, every part in the same worker, one
   patch per forward, one thread per worker, the allocator guard) against the former path
   (statistics on the process pool, then musicnn serially in this process on a second decode
   at 16 kHz, 32 patches per forward, PyTorch's default threads);
@@ -38,16 +38,16 @@ import pandas as pd
 import torch
 
 from songscape.audio import musicnn as musicnn_module
-from songscape.audio.decode import ExcerptSpec
+from songscape.audio.decode import ExcerptSpec, decode
 from songscape.audio.extract import extract_collection
 from songscape.audio.features import SpectralSettings
-from songscape.audio.musicnn import Musicnn
-from songscape.audio.tagging import file_tags
-from songscape.audio.track import MusicnnSpec
+from songscape.audio.musicnn import SAMPLE_RATE, Musicnn
+from songscape.audio.track import NetworkSpec
 from songscape.collection import AUDIO_EXTENSIONS
 from songscape.models import REPRESENTATIONS
 from songscape.runners import local_runner
-from songscape.text.embed import LyricsSettings, e5_model, e5_vectors, embed_text
+from songscape.text.embed import e5_model, e5_vectors, embed_text
+from songscape.text.settings import LyricsSettings
 from songscape.text.normalize import normalize_lyrics
 from songscape.threads import training_threads
 
@@ -85,11 +85,11 @@ def former_audio_path(paths: list[str]) -> None:
     tagger = former_tagger()
     with patch.object(musicnn_module, "_denormals_flushed", nullcontext):
         for path in paths:
-            file_tags(tagger, path, EXCERPT)
+            tagger.track(decode(Path(path), SAMPLE_RATE, EXCERPT).samples)
 
 
 def one_pass(paths: list[str]) -> None:
-    extract_collection(paths, SETTINGS, EXCERPT, CORES, musicnn=MusicnnSpec())
+    extract_collection(paths, SETTINGS, EXCERPT, CORES, network=NetworkSpec())
 
 
 def musicnn_rates(patches: int = 30) -> tuple[float, float, float]:
@@ -171,7 +171,7 @@ def main() -> None:
     print(f"{len(paths)} audio files (30-s centre excerpts) from {args.audio}, {len(texts)} lyrics texts, "
           f"{CORES} cores, torch {torch.__version__} ({torch.get_num_threads()} default threads)")
 
-    extract_collection(paths[:2], SETTINGS, EXCERPT, 1, musicnn=MusicnnSpec())  # warm-up: imports, weights
+    extract_collection(paths[:2], SETTINGS, EXCERPT, 1, network=NetworkSpec())  # warm-up: imports, weights
     former = timed(lambda: former_audio_path(paths))
     new = timed(lambda: one_pass(paths))
     gflop, musicnn_rate, matmul = musicnn_rates()

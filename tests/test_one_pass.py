@@ -12,18 +12,17 @@ import soundfile as sf
 
 from songscape.audio import track as track_module
 from songscape.audio.decode import ExcerptSpec
-from songscape.audio.extract import extract_collection, musicnn_spec
+from songscape.audio.extract import extract_collection, network_spec
 from songscape.audio.features import SpectralSettings
-from songscape.audio.musicnn import Musicnn
 from songscape.audio.tagging import file_tags
-from songscape.audio.track import MusicnnSpec, extract_track
+from songscape.audio.track import NetworkSpec, extract_track
 from songscape.config import AudioConfig
 from songscape.threads import single_thread
 from tests.audio_fixtures import tone
 
 SETTINGS = SpectralSettings()
 EXCERPT = ExcerptSpec(seconds=4.0)
-ON_CPU = MusicnnSpec()
+ON_CPU = NetworkSpec()
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +38,8 @@ def paths(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 
 
 def test_one_pass_equals_the_two_separate_passes(paths: list[str]) -> None:
-    found = extract_collection(paths, SETTINGS, EXCERPT, workers=1, musicnn=ON_CPU)
-    reference = Musicnn("MTT_musicnn", batch_size=32)  # the former path: a second decode at 16 kHz
+    found = extract_collection(paths, SETTINGS, EXCERPT, workers=1, network=ON_CPU)
+    reference = ON_CPU  # the former path: a second decode at 16 kHz
     for row, path in enumerate(paths[:3]):
         with single_thread():  # the same thread count: the same floats
             alone = extract_track(path, SETTINGS, EXCERPT)
@@ -53,11 +52,11 @@ def test_one_pass_equals_the_two_separate_passes(paths: list[str]) -> None:
 
 
 def test_pool_and_network_outside_the_worker_agree(paths: list[str], tmp_path: Path) -> None:
-    in_process = extract_collection(paths * 3, SETTINGS, EXCERPT, workers=1, musicnn=ON_CPU)
+    in_process = extract_collection(paths * 3, SETTINGS, EXCERPT, workers=1, network=ON_CPU)
     cache = [tmp_path / f"{i}.npz" for i in range(12)]
-    pooled = extract_collection(paths * 3, SETTINGS, EXCERPT, workers=2, musicnn=ON_CPU, musicnn_cache_files=cache)
+    pooled = extract_collection(paths * 3, SETTINGS, EXCERPT, workers=2, network=ON_CPU, network_cache_files=cache)
     outside = extract_collection(paths * 3, SETTINGS, EXCERPT, workers=2,
-                                 musicnn=MusicnnSpec(in_worker=False))  # what a GPU run does, on the CPU
+                                 network=NetworkSpec(in_worker=False))  # what a GPU run does, on the CPU
     for other in (pooled, outside):
         assert other.errors == in_process.errors
         np.testing.assert_allclose(other.tags.embeddings, in_process.tags.embeddings, atol=1e-6, equal_nan=True)
@@ -72,39 +71,66 @@ def test_partial_cache_asks_only_for_the_missing_part(paths: list[str], tmp_path
     jobs = []
     original = track_module.run_job
     monkeypatch.setattr("songscape.audio.extract.run_job", lambda job: jobs.append(job) or original(job))
-    both = extract_collection(paths, SETTINGS, EXCERPT, workers=1, cache_files=stats_cache, musicnn=ON_CPU,
-                              musicnn_cache_files=tags_cache)
-    assert [job.settings for job in jobs[:3]] == [None] * 3 and all(job.musicnn for job in jobs)
+    both = extract_collection(paths, SETTINGS, EXCERPT, workers=1, cache_files=stats_cache, network=ON_CPU,
+                              network_cache_files=tags_cache)
+    assert [job.settings for job in jobs[:3]] == [None] * 3 and all(job.network for job in jobs)
     assert jobs[3].settings == SETTINGS  # the broken file was never cached
     assert np.array_equal(both.stats[:3], first.stats[:3])
     jobs.clear()
-    again = extract_collection(paths, SETTINGS, EXCERPT, workers=1, cache_files=stats_cache, musicnn=ON_CPU,
-                               musicnn_cache_files=tags_cache)
+    again = extract_collection(paths, SETTINGS, EXCERPT, workers=1, cache_files=stats_cache, network=ON_CPU,
+                               network_cache_files=tags_cache)
     assert [job.path for job in jobs] == [paths[3]]
     assert np.array_equal(again.tags.embeddings[:3], both.tags.embeddings[:3])
 
 
 def test_a_track_whose_musicnn_part_fails_is_skipped_with_the_reason(paths: list[str],
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    real = track_module.tagger(ON_CPU)
+
     class Failing:
-        tag_names = Musicnn().tag_names
+        embedding_size, tag_names = real.embedding_size, real.tag_names
 
         def track_patches(self, patches: np.ndarray) -> None:
             raise RuntimeError("out of memory")
 
     monkeypatch.setattr(track_module, "tagger", lambda spec: Failing())
-    found = extract_collection(paths[:1], SETTINGS, EXCERPT, workers=1, musicnn=ON_CPU)
-    assert found.errors == ["musicnn failed: out of memory"] and not found.ok.any()
+    found = extract_collection(paths[:1], SETTINGS, EXCERPT, workers=1, network=ON_CPU)
+    assert found.errors == ["MTT_musicnn failed: out of memory"] and not found.ok.any()
+
+
+def test_efficientat_in_the_one_pass_equals_the_network_on_the_decoded_excerpt(paths: list[str]) -> None:
+    from songscape.audio.decode import decode
+    from songscape.audio.efficientat import SAMPLE_RATE, EfficientAT
+
+    found = extract_collection(paths, SETTINGS, EXCERPT, workers=1, network=NetworkSpec("mn04_as"))
+    reference = EfficientAT()
+    for row, path in enumerate(paths[:3]):
+        alone = reference.predict([decode(Path(path), SAMPLE_RATE, EXCERPT).samples])
+        np.testing.assert_allclose(found.tags.embeddings[row], alone.embeddings[0], atol=1e-5, rtol=0)
+        np.testing.assert_allclose(found.tags.tags[row], alone.probabilities[0], atol=1e-6, rtol=0)
+    assert found.tags.embeddings.shape == (4, 384) and len(found.tags.tag_names) == 527
+    assert found.errors[3].startswith("cannot decode") and np.isnan(found.tags.embeddings[3]).all()
 
 
 def test_device_choice_on_a_machine_without_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    spec = musicnn_spec(AudioConfig(), "auto")
+    spec = network_spec(AudioConfig(), "auto")
     assert spec.device == "cpu" and spec.in_worker
     with pytest.raises(RuntimeError, match="device 'cuda' asked for, but PyTorch sees no CUDA device"):
-        musicnn_spec(AudioConfig(), "cuda")
+        network_spec(AudioConfig(), "cuda")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    spec = musicnn_spec(AudioConfig(), "auto")
+    spec = network_spec(AudioConfig(), "auto")
     assert spec.device == "cuda" and not spec.in_worker  # workers send patches, one process feeds the GPU
+
+
+def test_segments_give_segment_level_matrices_whose_mean_is_the_track(paths: list[str]) -> None:
+    segments = ExcerptSpec("segments", 4.0, crops=4)  # four 1-s segments
+    found = extract_collection(paths, SETTINGS, segments, workers=1, network=NetworkSpec("mn04_as"))
+    assert found.segment_stats.shape == (4, 4, found.stats.shape[1])
+    np.testing.assert_allclose(found.stats[:3], found.segment_stats[:3].mean(axis=1), rtol=1e-5, atol=1e-5)
+    assert found.tags.segment_embeddings.shape == (4, 4, 384)
+    np.testing.assert_allclose(found.tags.embeddings[:3], found.tags.segment_embeddings[:3].mean(axis=1),
+                               rtol=1e-5, atol=1e-6)
+    assert np.isnan(found.segment_stats[3]).all()  # the broken file

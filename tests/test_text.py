@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from songscape.text.embed import LyricsSettings, e5_available, embed_lyrics, line_chunks
+from songscape.text.embed import e5_available, embed_lyrics, line_chunks
+from songscape.text.settings import LyricsSettings
 from songscape.text.language import detect_language, detect_script
 from songscape.text.normalize import normalize_lyrics
 from songscape.text.tokenize import content_tokens, stop_words, word_tokens

@@ -10,10 +10,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from songscape.cluster.algorithms import CLUSTERERS
-from songscape.text.embed import LyricsSettings
+from songscape.text.settings import LyricsSettings
 
 RepresentationKind = Literal["raw", "pca", "ae", "vae", "cvae", "conv-vae", "mvae", "vade"]
-Input = Literal["audio", "mel", "musicnn", "lyrics", "hybrid", "multimodal"]
+Input = Literal["audio", "mel", "pretrained", "lyrics", "hybrid", "multimodal"]
 # kinds that need one particular input, and the input only they can use
 REQUIRED_INPUT = {"conv-vae": "mel", "mvae": "multimodal"}
 
@@ -30,13 +30,15 @@ class AudioConfig(_Strict):
     """Decoding and analysis settings."""
 
     sample_rate: int = Field(22050, ge=8000, description="Rate (Hz) the excerpt is resampled to for "
-                             "statistics and log-mel (musicnn always reads 16 kHz).")
-    excerpt: Literal["centre", "start", "crops"] = Field(
-        "centre", description="Which part of each track is analysed: the centre, the start, or `crops` "
-        "evenly spaced crops sharing `excerpt_seconds`.")
-    excerpt_seconds: float | None = Field(30.0, gt=0, description="Length of the excerpt; shorter tracks "
-                                          "are padded by repeating them (flagged `padded`); null: whole track.")
-    crops: int = Field(3, ge=1, description="Number of crops when `excerpt: crops`.")
+                             "statistics and log-mel (the pretrained network reads its own rate).")
+    excerpt: Literal["segments", "centre", "start", "crops"] = Field(
+        "segments", description="Which part of each track is analysed: `segments` (`crops` short segments "
+        "spread over the track's inner 10–90 %, each analysed on its own, the track being their mean), the "
+        "centre, the start, or `crops` evenly spaced crops joined into one excerpt.")
+    excerpt_seconds: float | None = Field(32.0, gt=0, description="Audio analysed per track (all segments or "
+                                          "crops together); shorter tracks are padded by repeating them "
+                                          "(flagged `padded`); null: whole track.")
+    crops: int = Field(8, ge=1, description="Number of segments (`excerpt: segments`) or crops (`crops`).")
     n_fft: int = Field(2048, ge=64, description="STFT window length (samples).")
     hop_length: int = Field(512, ge=16, description="STFT hop (samples).")
     n_mels: int = Field(64, ge=8, description="Mel bands of the log-mel patch.")
@@ -44,16 +46,19 @@ class AudioConfig(_Strict):
     patch_frames: int = Field(128, ge=8, description="Frames of the log-mel patch (the centre of the excerpt) "
                               "that `conv-vae` reads.")
     workers: int | None = Field(None, ge=1, description="Processes that extract features; null: all cores.")
-    musicnn_model: Literal["MTT_musicnn", "MSD_musicnn"] = Field(
-        "MTT_musicnn", description="The packaged pretrained network behind the `musicnn` input.")
-    musicnn_weights: Path | None = Field(None, description="A converted `.npz` of musicnn weights of your own, "
-                                         "used instead of the packaged ones.")
+    network: Literal["mn04_as", "MTT_musicnn", "MSD_musicnn"] = Field(
+        "mn04_as", description="The packaged pretrained network behind the `pretrained` input: EfficientAT "
+        "`mn04_as` (AudioSet, 527 classes, 384-d embedding) or musicnn `MTT_musicnn` / `MSD_musicnn` "
+        "(50 tags, 200-d).")
+    network_weights: Path | None = Field(None, description="Weights of your own for that network (musicnn: a "
+                                         "converted `.npz`; mn04_as: a PyTorch state dict), used instead of the "
+                                         "packaged ones.")
 
-    @field_validator("musicnn_weights")
+    @field_validator("network_weights")
     @classmethod
     def _weights_exist(cls, path: Path | None) -> Path | None:
         if path is not None and not path.is_file():
-            raise ValueError(f"musicnn weights file not found: {path}")
+            raise ValueError(f"network weights file not found: {path}")
         return path
 
 
@@ -77,8 +82,8 @@ class LyricsConfig(_Strict):
 class RepresentationSpec(_Strict):
     """One representation in the grid: a named estimator of ``kind`` fed one input block.
 
-    Inputs: ``audio`` (feature statistics), ``mel`` (log-mel patches), ``musicnn`` (the
-    pretrained musicnn's 200-d embedding of each track), ``lyrics`` (lyric vectors),
+    Inputs: ``audio`` (feature statistics), ``mel`` (log-mel patches), ``pretrained`` (the
+    pretrained network's embedding of each track, `audio.network`), ``lyrics`` (lyric vectors),
     ``hybrid`` (audio and lyrics side by side, tracks with lyrics only) and
     ``multimodal`` (audio, lyrics and the mask of tracks with lyrics, for ``mvae``).
     ``condition`` names the table column a ``cvae`` is conditioned on; results scored against
@@ -120,10 +125,10 @@ class ClustererSpec(_Strict):
 
 
 class DistributedConfig(_Strict):
-    """Where the heavy per-item stages run (audio decoding, statistics and musicnn; e5 lyric
-    embeddings): on the Dask scheduler at ``scheduler`` (``tcp://HOST:PORT``), on a local
-    Dask cluster of ``workers`` processes, or (neither) on the local process pool of
-    ``audio.workers``. The features are the same either way."""
+    """Where the heavy per-item stages run (audio decoding, statistics and the pretrained
+    network; e5 lyric embeddings): on the Dask scheduler at ``scheduler``
+    (``tcp://HOST:PORT``), on a local Dask cluster of ``workers`` processes, or (neither) on
+    the local process pool of ``audio.workers``. The features are the same either way."""
 
     scheduler: str | None = Field(None, description="Address of a running Dask scheduler, tcp://HOST:PORT.")
     workers: int | None = Field(None, ge=1, description="Start a local Dask cluster of this many processes.")
@@ -147,8 +152,8 @@ class RunConfig(_Strict):
     lyrics: LyricsConfig = Field(default_factory=LyricsConfig, description="Lyric vectors.")
     distributed: DistributedConfig = Field(default_factory=DistributedConfig,
                                            description="Where the heavy per-track stages run.")
-    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where PyTorch runs musicnn and the "
-                                                   "models: auto (CUDA when available), cpu or cuda.")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where PyTorch runs the pretrained network "
+                                                   "and the models: auto (CUDA when available), cpu or cuda.")
     representations: list[RepresentationSpec] = Field(description="The representations of the grid.")
     clusterers: list[ClustererSpec] = Field(description="The clusterers of the grid.")
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1,
@@ -212,13 +217,13 @@ def _hard() -> dict[str, Any]:
     the multimodal VAE against a plain audio + lyrics VAE, and the GMM-prior VAE (which also
     clusters: algorithm `posterior`), against PCA + K-Means, AE + K-Means and direct
     clustering of the spectral features (raw statistics, raw log-mel) and of the pretrained
-    musicnn embedding, plus spectral clustering."""
+    network's embedding (`audio.network`), plus spectral clustering."""
     return {
         "preset": "hard",
         "representations": [
             {"name": "raw-stats", "kind": "raw"},
             {"name": "raw-mel", "kind": "pca", "input": "mel", "params": {"n_components": 32}},
-            {"name": "musicnn", "kind": "raw", "input": "musicnn"},
+            {"name": "pretrained", "kind": "raw", "input": "pretrained"},
             {"name": "pca", "kind": "pca", "params": {"n_components": 16}},
             {"name": "ae", "kind": "ae", "params": {"latent_dim": 8}},
             {"name": "beta-vae", "kind": "vae", "params": {"latent_dim": 8, "beta": 4.0}},

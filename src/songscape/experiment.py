@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from songscape.audio.extract import cached_audio_features, musicnn_spec, track_descriptors
+from songscape.audio.extract import cached_audio_features, network_spec, track_descriptors
 from songscape.audio.tagging import CollectionTags
 from songscape.cluster.algorithms import Clustering, ClusteringError, cluster
 from songscape.cluster.metrics import NOISE, agreement, evaluate, stability
@@ -33,7 +33,7 @@ from songscape.workspace import Workspace, content_key, write_csv, write_npz, wr
 Log = Callable[[str], None]
 Labelings = dict[tuple[str, str, int], np.ndarray]  # cluster labels by (representation, algorithm, seed)
 MIN_TRACKS = 3  # fewer cannot be clustered into two or more groups and scored
-_MISSING_INPUT = {"multimodal": "no track has both audio and lyrics", "mel": "no audio", "musicnn": "no audio"}
+_MISSING_INPUT = {"multimodal": "no track has both audio and lyrics", "mel": "no audio", "pretrained": "no audio"}
 
 
 class PipelineError(RuntimeError):
@@ -124,16 +124,16 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
 
     The ``audio`` block is the extracted statistics, or the feature table's columns when one is
     given (audio files then still give the ``mel`` patches). ``mel`` needs audio, and so does
-    ``musicnn`` (computed only when a representation uses it); ``hybrid`` and
+    ``pretrained`` (the network's embeddings, computed only when a representation uses it); ``hybrid`` and
     ``multimodal`` need an audio block and lyrics; a lyrics-only collection has ``lyrics`` alone.
     """
     ok = tracks["status"].to_numpy() == "ok"
     stats, stats_key, inputs = None, "", {}
     runner = runner_for(config.distributed, config.audio.workers)
     if collection.has_audio:
-        uses_musicnn = any(spec.input == "musicnn" for spec in config.representations)
+        uses_network = any(spec.input == "pretrained" for spec in config.representations)
         audio, audio_path = cached_audio_features(workspace, tracks, config.audio, log, runner,
-                                                  musicnn_spec(config.audio, config.device) if uses_musicnn else None)
+                                                  network_spec(config.audio, config.device) if uses_network else None)
         tracks["duration_s"], tracks["padded"] = audio.duration_s, audio.padded
         failed = ok & ~audio.ok
         tracks.loc[failed, "reason"] = np.asarray(audio.errors, dtype=object)[failed]
@@ -146,7 +146,7 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
         audio_stats = np.where(ok[:, None], audio.stats, 0.0).astype(np.float32)
         inputs["mel"] = InputBlock({"X": audio.mel}, ok, audio_stats, f"mel-{audio_path.name}")
         if audio.tags is not None:
-            inputs["musicnn"] = _musicnn_block(audio.tags, tracks, ok, workspace, f"musicnn-{audio_path.name}")
+            inputs["pretrained"] = _network_block(audio.tags, tracks, ok, workspace, f"pretrained-{audio_path.name}")
     if collection.features is not None:
         stats, stats_key = collection.features, f"table-{collection.features_key}"
     tracks["status"] = np.where(ok, "ok", "skipped")
@@ -172,9 +172,9 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
     return inputs
 
 
-def _musicnn_block(found: CollectionTags, tracks: pd.DataFrame, ok: np.ndarray, workspace: Workspace,
+def _network_block(found: CollectionTags, tracks: pd.DataFrame, ok: np.ndarray, workspace: Workspace,
                    key: str) -> InputBlock:
-    """musicnn embeddings as an input block (tracks it could not read are skipped already);
+    """The network's embeddings as an input block (tracks it could not read are skipped already);
     the tag probabilities go to ``tags.parquet`` for the report."""
     write_parquet(pd.DataFrame(found.tags, columns=found.tag_names).assign(track_id=tracks["track_id"].to_numpy()),
                   workspace.track_tags)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from songscape.audio.extract import excerpt_spec, extract_collection, musicnn_spec, spectral_settings
+from songscape.audio.extract import excerpt_spec, extract_collection, network_spec, spectral_settings
 from songscape.cluster.algorithms import NEIGHBOURS, assign_by_neighbours, assign_with_rule, renumbered
 from songscape.cluster.metrics import NOISE
 from songscape.config import RunConfig, validate_config
@@ -103,7 +103,7 @@ def missing_artifacts(workspace: Workspace, results: pd.DataFrame) -> list[Path]
 def write_playlists(run_dir: Path, out_dir: Path, representation: str | None = None,
                     algorithm: str | None = None) -> list[tuple[Path, int]]:
     """One ``.m3u8`` per cluster (first seed) with paths relative to the playlist, named after
-    the cluster's card ("cluster-3-piano-english": its top musicnn tag and dominant labels);
+    the cluster's card ("cluster-3-piano-english": its top network tag and dominant labels);
     noise tracks (−1) get a playlist of their own. Returns each playlist with its number of
     tracks."""
     run = SavedRun.open(run_dir)
@@ -170,9 +170,9 @@ def encoding_model(run: SavedRun, representation: str, seed: int) -> Path:
     model_dir = run.workspace.root / "models" / str(row.get("model_dir", ""))
     if row["input"] not in ENCODABLE or not (model_dir / CONFIG_FILE).exists():
         raise LibraryError(f"{representation} is not a saved model on extracted audio (input {row['input']}); "
-                           "assign needs one on audio statistics, log-mel patches or musicnn")
+                           "assign needs one on audio statistics, log-mel patches or the pretrained network")
     if not json.loads((model_dir / CONFIG_FILE).read_text())["metadata"].get("input", "").startswith(
-            ("audio-", "mel-audio-", "musicnn-")):
+            ("audio-", "mel-audio-", "pretrained-")):
         raise LibraryError(f"{representation} was trained on a feature table: new audio cannot be encoded")
     if str(row.get("conditioned_on") or ""):
         raise LibraryError(f"{representation} is conditioned on '{row['conditioned_on']}', which new files do "
@@ -219,16 +219,16 @@ def place(run: SavedRun, representation: str, algorithm: str, seed: int, model: 
     return assign_by_neighbours(stored["embedding"][embedded], known_labels, codes)
 
 
-ENCODABLE = ("audio", "mel", "musicnn")  # inputs that new audio files can be turned into
+ENCODABLE = ("audio", "mel", "pretrained")  # inputs that new audio files can be turned into
 
 
 def _audio_inputs(files: list[Path], input_name: str, config: RunConfig) -> tuple[list[np.ndarray], list[str]]:
-    """Each file as the model input ``input_name`` (statistics, log-mel patch or musicnn
+    """Each file as the model input ``input_name`` (statistics, log-mel patch or network
     embedding) with the run's audio settings, and the reason where it failed ("" where not)."""
     audio = config.audio
-    musicnn = musicnn_spec(audio, config.device) if input_name == "musicnn" else None
+    network = network_spec(audio, config.device) if input_name == "pretrained" else None
     found = extract_collection([str(path) for path in files], spectral_settings(audio), excerpt_spec(audio),
-                               audio.workers, musicnn=musicnn)
+                               audio.workers, network=network)
     arrays = {"audio": found.stats, "mel": found.mel}
     chosen = found.tags.embeddings if found.tags is not None else arrays[input_name]
     return list(chosen), found.errors

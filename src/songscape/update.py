@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 
-from songscape.audio.extract import CollectionFeatures, extract_tracks, musicnn_spec, track_descriptors
+from songscape.audio.extract import CollectionFeatures, extract_tracks, network_spec, track_descriptors
 from songscape.cluster.algorithms import match_clusters
 from songscape.cluster.metrics import NOISE
 from songscape.config import RunConfig
@@ -116,7 +116,7 @@ def _source(run: SavedRun, folder: Path | None, replace: bool) -> CollectionSour
 
 def _model_inputs(features: CollectionFeatures, input_name: str) -> np.ndarray:
     """The extracted tracks as the input ``input_name`` of a saved model."""
-    if input_name == "musicnn":
+    if input_name == "pretrained":
         return np.asarray(features.tags.embeddings)
     return np.asarray(features.stats if input_name == "audio" else features.mel)
 
@@ -215,7 +215,7 @@ def carried_value(old: pd.Series, old_id: str, new_id: str) -> object:
 
 
 def _update_tags(run: SavedRun, diff: CollectionDiff, order: list[str], features: CollectionFeatures) -> None:
-    """The run's musicnn tag table for the updated tracks (carried rows renamed, new rows added)."""
+    """The run's network tag table for the updated tracks (carried rows renamed, new rows added)."""
     old = pd.read_parquet(run.workspace.track_tags).set_index("track_id")
     new = pd.DataFrame(features.tags.tags, columns=features.tags.tag_names, index=diff.extracted)
     carried_ids = [t for t in order if t in diff.carried]
@@ -308,9 +308,9 @@ def update_run(run_dir: Path, folder: Path | None = None, refit: bool = False, l
             log("the run is up to date with its folder: nothing to do")
         return _summary(run, diff, started)
     extracted = new.set_index("track_id", drop=False).loc[diff.extracted].reset_index(drop=True)
-    uses_musicnn = bool((run.results["input"] == "musicnn").any())
+    uses_network = bool((run.results["input"] == "pretrained").any())
     features = extract_tracks(run.workspace, extracted, config.audio, runner_for(config.distributed, config.audio.workers),
-                              musicnn_spec(config.audio, config.device) if uses_musicnn else None)
+                              network_spec(config.audio, config.device) if uses_network else None)
     ok = features.ok & (extracted["status"].to_numpy() == "ok")
     # embeddings and labels hold the analysed tracks: carried ones that were, new ones that could be
     old_status = run.tracks.set_index(run.tracks["track_id"].astype(str))["status"]

@@ -120,7 +120,7 @@ class Workspace:
 
     @property
     def track_tags(self) -> Path:
-        """musicnn tag probabilities per track (`track_id` + one column per tag), when computed."""
+        """The pretrained network's tag probabilities per track (`track_id` + one column per tag), when computed."""
         return self.root / "tags.parquet"
 
     @property

@@ -19,9 +19,10 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-ExcerptMode = Literal["centre", "start", "crops"]
+ExcerptMode = Literal["segments", "centre", "start", "crops"]
 _SOUNDFILE_PREFIX = re.compile(r"^Error opening .*?: ")
 MIN_SECONDS = 0.5  # shorter tracks are skipped rather than padded by repetition
+INNER_PART = (0.1, 0.9)  # where `segments` are taken: the intro and the outro are left out
 
 
 class DecodeError(ValueError):
@@ -30,12 +31,19 @@ class DecodeError(ValueError):
 
 @dataclass(frozen=True)
 class ExcerptSpec:
-    """Which part of a track to analyse: the centre or the first ``seconds``, or ``crops``
-    evenly spaced crops of ``seconds / crops`` each. ``seconds=None`` takes the whole track."""
+    """Which part of a track to analyse: the centre or the first ``seconds``; ``crops`` evenly
+    spaced crops of ``seconds / crops`` each, joined; or ``segments``: ``crops`` segments of
+    ``seconds / crops`` each, evenly spaced over the inner part of the track (`INNER_PART`),
+    each analysed on its own. ``seconds=None`` takes the whole track."""
 
     mode: ExcerptMode = "centre"
     seconds: float | None = 30.0
     crops: int = 3
+
+    @property
+    def pieces(self) -> int:
+        """How many pieces are analysed on their own (`segments`), else 1."""
+        return self.crops if self.mode == "segments" and self.seconds is not None else 1
 
 
 @dataclass(frozen=True)
@@ -50,10 +58,21 @@ class Decoded:
 
 
 def excerpt_segments(n_frames: int, rate: int, spec: ExcerptSpec) -> list[tuple[int, int]]:
-    """(start, length) of each segment to read, in source frames."""
+    """(start, length) of each segment to read, in source frames. ``segments`` are spread over
+    the inner part when it holds one segment's length twice, else over the whole track (they
+    may overlap); a track shorter than one segment is read whole (and padded later)."""
     if spec.seconds is None:
         return [(0, n_frames)]
     total = int(round(spec.seconds * rate))
+    if spec.mode == "segments":
+        length = int(round(spec.seconds / spec.crops * rate))
+        if n_frames <= length:
+            return [(0, n_frames)]
+        first, last = (int(share * n_frames) for share in INNER_PART)
+        if last - first < 2 * length:
+            first, last = 0, n_frames
+        starts = np.linspace(first, last - length, spec.crops).astype(int)
+        return [(int(start), length) for start in starts]
     if n_frames <= total:
         return [(0, n_frames)]
     if spec.mode == "start":
@@ -170,6 +189,14 @@ def read_excerpt(path: Path, spec: ExcerptSpec = ExcerptSpec()) -> SourceExcerpt
     return SourceExcerpt(mono, rate, duration)
 
 
+def split_pieces(samples: np.ndarray, spec: ExcerptSpec) -> np.ndarray:
+    """The excerpt's pieces as rows (pieces, samples): its `segments` (cut equal; the last
+    samples of an uneven length are dropped), else the whole excerpt as one row."""
+    pieces = spec.pieces
+    length = len(samples) // pieces
+    return samples[:pieces * length].reshape(pieces, length)
+
+
 def at_rate(source: SourceExcerpt, sample_rate: int, spec: ExcerptSpec = ExcerptSpec()) -> Decoded:
     """The excerpt resampled to ``sample_rate`` and padded (by repetition) to the excerpt's
     length when the track is shorter."""
@@ -179,8 +206,8 @@ def at_rate(source: SourceExcerpt, sample_rate: int, spec: ExcerptSpec = Excerpt
     mono = np.ascontiguousarray(mono, dtype=np.float32)
     if not np.isfinite(mono.sum()):
         raise DecodeError("audio contains NaN or infinite samples")
-    wanted = None if spec.seconds is None else int(round(spec.seconds * sample_rate))
-    padded = wanted is not None and len(mono) < wanted - 1
+    wanted = None if spec.seconds is None else spec.pieces * int(round(spec.seconds / spec.pieces * sample_rate))
+    padded = wanted is not None and len(mono) < wanted - spec.pieces  # rounding of the pieces is no padding
     if padded:
         mono = np.pad(mono, (0, wanted - len(mono)), mode="wrap")
     return Decoded(mono, sample_rate, source.duration_s, padded)

@@ -216,11 +216,13 @@ class EfficientAT:
 
     def predict(self, clips: list[np.ndarray]) -> ClipPredictions:
         """Probabilities and embeddings of 32-kHz mono clips (each its own length)."""
-        probabilities, embeddings = [], []
+        found = [self.predict_log_mel(log_mel(clip)[None]) for clip in clips]
+        return ClipPredictions(np.concatenate([f.probabilities for f in found]),
+                               np.concatenate([f.embeddings for f in found]))
+
+    def predict_log_mel(self, log_mels: np.ndarray) -> ClipPredictions:
+        """Probabilities and embeddings of clips given as their `log_mel` (clips, 128, frames)."""
         with torch.inference_mode():
-            for clip in clips:
-                spectrogram = torch.from_numpy(log_mel(clip))[None, None].to(self.device)
-                logits, embedding = self.net(spectrogram)
-                probabilities.append(torch.sigmoid(logits).cpu().numpy()[0])
-                embeddings.append(embedding.cpu().numpy()[0])
-        return ClipPredictions(np.stack(probabilities), np.stack(embeddings))
+            batch = torch.from_numpy(np.ascontiguousarray(log_mels, dtype=np.float32))[:, None].to(self.device)
+            logits, embeddings = self.net(batch)
+            return ClipPredictions(torch.sigmoid(logits).cpu().numpy(), embeddings.cpu().numpy())

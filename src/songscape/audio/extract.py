@@ -1,14 +1,14 @@
 """Audio features of a whole collection in one pass per track, on a runner.
 
 Each track is decoded once by one worker, which computes the statistics, the log-mel patch
-and, when the run uses it, musicnn (`songscape.audio.track`). Each part is cached per track
-under the file's content hash and its settings as soon as it arrives, so an interrupted run
-resumes where it stopped and a job asks only for the parts still missing. Tracks run on a
-local process pool or a Dask cluster (`songscape.runners`), always with one thread per
-worker, so the features are the same wherever they were computed. Statistics and mel patches
-are streamed into `.npy` memmaps in `tracks.parquet` row order, so memory stays bounded. A
-track that fails (cannot be decoded, silent, too short, unreadable, musicnn failed) is marked
-skipped with its reason; the others go on.
+and, when the run uses it, the pretrained network (`songscape.audio.track`). Each part is
+cached per track under the file's content hash and its settings as soon as it arrives, so an
+interrupted run resumes where it stopped and a job asks only for the parts still missing.
+Tracks run on a local process pool or a Dask cluster (`songscape.runners`), always with one
+thread per worker, so the features are the same wherever they were computed. Statistics and
+mel patches are streamed into `.npy` memmaps in `tracks.parquet` row order, so memory stays
+bounded. A track that fails (cannot be decoded, silent, too short, unreadable, the network
+failed) is marked skipped with its reason; the others go on.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ from songscape.audio.musicnn import TrackTags
 from songscape.audio.tagging import (
     TAGS_FILE,
     CollectionTags,
-    musicnn_key,
+    network_key,
     read_track_tags,
     write_track_tags,
 )
-from songscape.audio.track import MusicnnSpec, TrackFeatures, TrackJob, failed_track, run_job, tagger
+from songscape.audio.track import NetworkSpec, TrackFeatures, TrackJob, failed_track, run_job, tagger
 from songscape.progress import stage
 from songscape.runners import Runner, local_runner
 from songscape.threads import choose_device
@@ -44,7 +44,8 @@ from songscape.workspace import Workspace, content_key, read_cached_npz, read_np
 if TYPE_CHECKING:
     from songscape.config import AudioConfig
 
-STATS_FILE, MEL_FILE, META_FILE = "stats.npy", "mel.npy", "tracks.npz"
+STATS_FILE, SEGMENT_STATS_FILE, MEL_FILE, META_FILE = "stats.npy", "segment_stats.npy", "mel.npy", "tracks.npz"
+FEATURES_VERSION = 2  # in every audio key: 2 added the segment statistics
 
 
 def spectral_settings(audio: AudioConfig) -> SpectralSettings:
@@ -58,19 +59,22 @@ def excerpt_spec(audio: AudioConfig) -> ExcerptSpec:
     return ExcerptSpec(audio.excerpt, audio.excerpt_seconds, audio.crops)
 
 
-def musicnn_spec(audio: AudioConfig, device: str = "auto") -> MusicnnSpec:
-    """The musicnn of a run's audio config, on ``device`` (``auto``: CUDA when available)."""
-    weights = str(audio.musicnn_weights) if audio.musicnn_weights else None
+def network_spec(audio: AudioConfig, device: str = "auto") -> NetworkSpec:
+    """The pretrained network of a run's audio config, on ``device`` (``auto``: CUDA when available)."""
+    weights = str(audio.network_weights) if audio.network_weights else None
     chosen = choose_device(device)
-    return MusicnnSpec(audio.musicnn_model, weights, chosen, in_worker=chosen == "cpu")
+    return NetworkSpec(audio.network, weights, chosen, in_worker=chosen == "cpu")
 
 
 @dataclass
 class CollectionFeatures:
     """Features of every track in row order (memmaps when read from disk); rows of skipped
-    tracks hold NaN statistics and an error. ``tags`` holds musicnn's results when computed."""
+    tracks hold NaN statistics and an error. ``segment_stats`` holds each piece's statistics
+    (the excerpt's segments, or one piece), ``stats`` their mean. ``tags`` holds the network's
+    results when computed."""
 
     stats: np.ndarray  # (n, n_stats)
+    segment_stats: np.ndarray  # (n, pieces, n_stats)
     mel: np.ndarray  # (n, n_mels, patch_frames)
     duration_s: np.ndarray  # (n,)
     padded: np.ndarray  # (n,) bool
@@ -83,7 +87,7 @@ class CollectionFeatures:
         return np.array([not e for e in self.errors], dtype=bool)
 
 
-_CACHED = ("stats", "mel", "duration_s", "padded")
+_CACHED = ("stats", "segment_stats", "mel", "duration_s", "padded")
 
 
 def track_descriptors(features: CollectionFeatures, audio: AudioConfig) -> dict[str, np.ndarray]:
@@ -93,8 +97,8 @@ def track_descriptors(features: CollectionFeatures, audio: AudioConfig) -> dict[
 
 
 def _to_cache(cache_file: Path, result: TrackFeatures) -> None:
-    write_npz(cache_file, stats=result.stats, mel=result.mel, duration_s=np.asarray(result.duration_s),
-              padded=np.asarray(result.padded))
+    write_npz(cache_file, stats=result.stats, segment_stats=result.segment_stats, mel=result.mel,
+              duration_s=np.asarray(result.duration_s), padded=np.asarray(result.padded))
 
 
 def _from_cache(cache_file: Path) -> TrackFeatures | None:
@@ -102,14 +106,14 @@ def _from_cache(cache_file: Path) -> TrackFeatures | None:
     if stored is None:
         return None
     return TrackFeatures(stored["stats"], stored["mel"], float(stored["duration_s"]),
-                         bool(stored["padded"]))
+                         bool(stored["padded"]), segment_stats=stored["segment_stats"])
 
 
-def _track_tags(result: TrackFeatures, musicnn: MusicnnSpec) -> TrackTags:
-    """musicnn's result for a computed track: from the worker, or run here on the device."""
-    if result.musicnn is not None:
-        return result.musicnn
-    return tagger(musicnn).track_patches(result.musicnn_patches)
+def _track_tags(result: TrackFeatures, network: NetworkSpec) -> TrackTags:
+    """The network's result for a computed track: from the worker, or run here on the device."""
+    if result.network_result is not None:
+        return result.network_result
+    return tagger(network).track_patches(result.network_input)
 
 
 @dataclass
@@ -121,18 +125,18 @@ class _Plan:
     jobs: dict[int, TrackJob]
 
 
-def _plan(paths: list[str], settings: SpectralSettings, excerpt: ExcerptSpec, musicnn: MusicnnSpec | None,
-          cache_files: list[Path | None], musicnn_cache_files: list[Path | None]) -> _Plan:
+def _plan(paths: list[str], settings: SpectralSettings, excerpt: ExcerptSpec, network: NetworkSpec | None,
+          cache_files: list[Path | None], network_cache_files: list[Path | None]) -> _Plan:
     stats = {index: found for index, cache in enumerate(cache_files)
              if cache is not None and (found := _from_cache(cache)) is not None}
-    tags = ({index: found for index, cache in enumerate(musicnn_cache_files)
-             if cache is not None and (found := read_track_tags(cache)) is not None} if musicnn else {})
+    tags = ({index: found for index, cache in enumerate(network_cache_files)
+             if cache is not None and (found := read_track_tags(cache)) is not None} if network else {})
     jobs = {}
     for index, path in enumerate(paths):
-        wants_musicnn = musicnn is not None and index not in tags
-        if index not in stats or wants_musicnn:
+        wants_network = network is not None and index not in tags
+        if index not in stats or wants_network:
             jobs[index] = TrackJob(path, None if index in stats else settings, excerpt,
-                                   musicnn if wants_musicnn else None)
+                                   network if wants_network else None)
     return _Plan(stats, tags, jobs)
 
 
@@ -140,43 +144,46 @@ def extract_collection(paths: list[str], settings: SpectralSettings,
                        excerpt: ExcerptSpec = ExcerptSpec(), workers: int | None = None,
                        cache_files: list[Path] | None = None,
                        out_dir: Path | None = None, runner: Runner | None = None,
-                       musicnn: MusicnnSpec | None = None,
-                       musicnn_cache_files: list[Path] | None = None) -> CollectionFeatures:
-    """Features of every path (and musicnn's when ``musicnn`` is given), on ``runner``
-    (default: a local pool of ``workers`` processes, all cores when not given).
+                       network: NetworkSpec | None = None,
+                       network_cache_files: list[Path] | None = None) -> CollectionFeatures:
+    """Features of every path (and the pretrained network's when ``network`` is given), on
+    ``runner`` (default: a local pool of ``workers`` processes, all cores when not given).
 
-    With ``cache_files`` / ``musicnn_cache_files`` (one per path), parts already cached are
+    With ``cache_files`` / ``network_cache_files`` (one per path), parts already cached are
     read back instead of computed and new results are cached as they arrive. With
-    ``out_dir``, statistics and mel patches are written into `.npy` memmaps there instead of
-    being held in memory.
+    ``out_dir``, statistics, segment statistics and mel patches are written into `.npy`
+    memmaps there instead of being held in memory.
     """
     runner = runner or local_runner(workers)
     n = len(paths)
-    plan = _plan(paths, settings, excerpt, musicnn, cache_files or [None] * n, musicnn_cache_files or [None] * n)
-    n_stats, mel_shape = len(stat_names(settings)), (n, settings.n_mels, settings.patch_frames)
+    plan = _plan(paths, settings, excerpt, network, cache_files or [None] * n, network_cache_files or [None] * n)
+    n_stats, pieces = len(stat_names(settings)), excerpt.pieces
+    shapes = {STATS_FILE: (n, n_stats), SEGMENT_STATS_FILE: (n, pieces, n_stats),
+              MEL_FILE: (n, settings.n_mels, settings.patch_frames)}
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        stats = open_memmap(out_dir / STATS_FILE, mode="w+", dtype=np.float32, shape=(n, n_stats))
-        mel = open_memmap(out_dir / MEL_FILE, mode="w+", dtype=np.float32, shape=mel_shape)
+        stats, segment_stats, mel = (open_memmap(out_dir / name, mode="w+", dtype=np.float32, shape=shape)
+                                     for name, shape in shapes.items())
     else:
-        stats, mel = np.empty((n, n_stats), np.float32), np.empty(mel_shape, np.float32)
+        stats, segment_stats, mel = (np.empty(shape, np.float32) for shape in shapes.values())
     duration_s, padded, errors = np.full(n, np.nan), np.zeros(n, dtype=bool), [""] * n
-    tags = CollectionTags.empty(n, tagger(musicnn).tag_names) if musicnn else None
+    tags = (CollectionTags.empty(n, tagger(network).tag_names, tagger(network).embedding_size, pieces)
+            if network else None)
     computed = runner(run_job, list(plan.jobs.values()), failed_track)
-    with stage("audio features" + (f" + {musicnn.model}" if musicnn else ""), n) as advance:
+    with stage("audio features" + (f" + {network.model}" if network else ""), n) as advance:
         for row in range(n):
             result = next(computed) if row in plan.jobs else None
-            if result is not None and not result.error and musicnn and row not in plan.tags:
+            if result is not None and not result.error and network and row not in plan.tags:
                 try:
-                    plan.tags[row] = _track_tags(result, musicnn)
+                    plan.tags[row] = _track_tags(result, network)
                 except (RuntimeError, ValueError) as error:
-                    result = failed_track(f"musicnn failed: {error}")
+                    result = failed_track(f"{network.model} failed: {error}")
                 else:
-                    if musicnn_cache_files:
-                        write_track_tags(musicnn_cache_files[row], plan.tags[row])
+                    if network_cache_files:
+                        write_track_tags(network_cache_files[row], plan.tags[row])
             if result is not None and result.error:
                 errors[row] = result.error
-                stats[row], mel[row] = np.nan, 0.0
+                stats[row], segment_stats[row], mel[row] = np.nan, np.nan, 0.0
                 if tags is not None:
                     tags.errors[row] = result.error
                 advance(1)
@@ -186,16 +193,21 @@ def extract_collection(paths: list[str], settings: SpectralSettings,
                 if cache_files:
                     _to_cache(cache_files[row], result)
             track = plan.stats.pop(row)
-            stats[row], mel[row] = track.stats, track.mel
+            stats[row], segment_stats[row], mel[row] = track.stats, track.segment_stats, track.mel
             duration_s[row], padded[row] = track.duration_s, track.padded
             if tags is not None:
-                found = plan.tags.pop(row)
-                tags.embeddings[row], tags.tags[row] = found.embedding, found.tags
+                tags.fill(row, plan.tags.pop(row), pieces)
             advance(1)
     if out_dir is not None:
-        stats.flush()
-        mel.flush()
-    return CollectionFeatures(stats, mel, duration_s, padded, errors, computed=len(plan.jobs), tags=tags)
+        for array in (stats, segment_stats, mel):
+            array.flush()
+    return CollectionFeatures(stats, segment_stats, mel, duration_s, padded, errors, computed=len(plan.jobs),
+                              tags=tags)
+
+
+def _settings_key(settings: SpectralSettings, excerpt: ExcerptSpec) -> str:
+    """Key of the statistics and mel patches computed with these settings from this excerpt."""
+    return content_key("audio", FEATURES_VERSION, asdict(settings), asdict(excerpt))
 
 
 def _track_cache_files(workspace: Workspace, sha1s: list[str], settings_key: str) -> list[Path]:
@@ -207,39 +219,39 @@ def read_collection_features(directory: Path) -> CollectionFeatures:
     """Collection features written by `cached_audio_features`, with memmapped arrays."""
     meta = read_npz(directory / META_FILE)
     tags = CollectionTags.read(directory / TAGS_FILE) if (directory / TAGS_FILE).exists() else None
-    return CollectionFeatures(np.load(directory / STATS_FILE, mmap_mode="r"),
-                              np.load(directory / MEL_FILE, mmap_mode="r"),
+    return CollectionFeatures(*(np.load(directory / name, mmap_mode="r") for name in (STATS_FILE, SEGMENT_STATS_FILE,
+                                                                                      MEL_FILE)),
                               meta["duration_s"], meta["padded"], [str(e) for e in meta["errors"]], tags=tags)
 
 
 def extract_tracks(workspace: Workspace, tracks: pd.DataFrame, audio: AudioConfig,
-                   runner: Runner | None = None, musicnn: MusicnnSpec | None = None,
+                   runner: Runner | None = None, network: NetworkSpec | None = None,
                    out_dir: Path | None = None) -> CollectionFeatures:
     """Features of ``tracks`` (rows with ``path`` and ``sha1``) through the workspace's
     per-track caches: what is cached is read back, the rest computed on ``runner`` (default: a
     local pool of ``audio.workers`` processes) and cached; with ``out_dir``, arrays are
     memmaps written there."""
     settings, excerpt = spectral_settings(audio), excerpt_spec(audio)
-    settings_key = content_key("audio", asdict(settings), asdict(excerpt))
-    tags_key = musicnn_key(musicnn, excerpt) if musicnn else None
+    settings_key = _settings_key(settings, excerpt)
+    tags_key = network_key(network, excerpt) if network else None
     sha1s = list(tracks["sha1"])
     return extract_collection(list(tracks["path"]), settings, excerpt, audio.workers,
                               _track_cache_files(workspace, sha1s, settings_key), out_dir=out_dir,
-                              runner=runner, musicnn=musicnn,
-                              musicnn_cache_files=(_track_cache_files(workspace, sha1s, f"musicnn-{tags_key}")
+                              runner=runner, network=network,
+                              network_cache_files=(_track_cache_files(workspace, sha1s, f"musicnn-{tags_key}")
                                                    if tags_key else None))
 
 
 def cached_audio_features(workspace: Workspace, tracks: pd.DataFrame, audio: AudioConfig,
                           log: Callable[[str], None] = print, runner: Runner | None = None,
-                          musicnn: MusicnnSpec | None = None) -> tuple[CollectionFeatures, Path]:
-    """Features of ``tracks`` (with musicnn's when ``musicnn`` is given) from
+                          network: NetworkSpec | None = None) -> tuple[CollectionFeatures, Path]:
+    """Features of ``tracks`` (with the pretrained network's when ``network`` is given) from
     ``features/audio-<key>/``, computing what is missing first (`extract_tracks`: resuming
     from the per-track caches) when no folder matches these settings and these file contents."""
     settings, excerpt = spectral_settings(audio), excerpt_spec(audio)
-    settings_key = content_key("audio", asdict(settings), asdict(excerpt))
+    settings_key = _settings_key(settings, excerpt)
     contents = list(zip(tracks["track_id"], tracks["sha1"]))
-    tags_key = musicnn_key(musicnn, excerpt) if musicnn else None
+    tags_key = network_key(network, excerpt) if network else None
     key = content_key(settings_key, tags_key, contents) if tags_key else content_key(settings_key, contents)
     directory = workspace.audio_features(key)
     if (directory / META_FILE).exists():
@@ -248,7 +260,7 @@ def cached_audio_features(workspace: Workspace, tracks: pd.DataFrame, audio: Aud
     started = time.perf_counter()
     building = directory.with_name(f".{directory.name}.{os.getpid()}.tmp")
     shutil.rmtree(building, ignore_errors=True)
-    features = extract_tracks(workspace, tracks, audio, runner, musicnn, out_dir=building)
+    features = extract_tracks(workspace, tracks, audio, runner, network, out_dir=building)
     track_ids = tracks["track_id"].to_numpy(dtype=str)
     if features.tags is not None:
         features.tags.write(building / TAGS_FILE, track_ids)
@@ -258,7 +270,7 @@ def cached_audio_features(workspace: Workspace, tracks: pd.DataFrame, audio: Aud
     shutil.rmtree(directory, ignore_errors=True)
     os.replace(building, directory)
     elapsed = time.perf_counter() - started
-    log(f"audio features{' + ' + musicnn.model if musicnn else ''}: {features.computed} tracks extracted, "
+    log(f"audio features{' + ' + network.model if network else ''}: {features.computed} tracks extracted, "
         f"{len(tracks) - features.computed} from the per-track cache, in {elapsed:.1f} s "
         f"→ {directory.relative_to(workspace.root)}")
     return read_collection_features(directory), directory

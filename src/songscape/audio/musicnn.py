@@ -34,6 +34,7 @@ from songscape.audio.features import mel_filterbank, power_spectrogram
 
 SAMPLE_RATE, N_FFT, HOP_LENGTH, N_MELS = 16000, 512, 256, 96
 PATCH_FRAMES = 187  # 3 s
+EMBEDDING_SIZE = 200  # the penultimate layer
 MODELS = ("MTT_musicnn", "MSD_musicnn")
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 _BN_EPSILON = 1e-3
@@ -201,6 +202,7 @@ class Musicnn:
         self.model, self.device = model, torch.device(device)
         self.batch_size = batch_size or (CPU_BATCH if self.device.type == "cpu" else GPU_BATCH)
         self.tag_names: list[str] = [str(tag) for tag in stored["tags"]]
+        self.embedding_size = EMBEDDING_SIZE
         self.net = MusicnnNet(len(self.tag_names)).load_tensorflow_weights(stored).to(self.device)
 
     def predict_patches(self, log_mel_patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

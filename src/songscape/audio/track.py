@@ -1,11 +1,11 @@
 """One track, one pass: decode the file once and compute everything the run needs from it.
 
 The excerpt is read at the file's own rate, then resampled once per rate a stage needs: the
-analysis rate for the statistics and the log-mel patch, 16 kHz for musicnn. On the CPU the
-worker also runs musicnn (one patch per forward, one thread: see `songscape.threads`); when
-musicnn runs on a GPU, the worker returns the log-mel patches and the process that owns the
-GPU runs the network. A job asks only for the parts that are not cached yet. Bad audio never
-raises: the result carries the reason instead.
+analysis rate for the statistics and the log-mel patch, and the pretrained network's own rate
+(16 kHz for musicnn, 32 kHz for EfficientAT). On the CPU the worker also runs the network (one
+thread: see `songscape.threads`); when it runs on a GPU, the worker returns the network's input
+(its log-mel) and the process that owns the GPU runs the network. A job asks only for the parts
+that are not cached yet. Bad audio never raises: the result carries the reason instead.
 """
 
 from __future__ import annotations
@@ -13,21 +13,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from songscape.audio.decode import DecodeError, ExcerptSpec, SourceExcerpt, at_rate, read_excerpt
+from songscape.audio import efficientat, musicnn
+from songscape.audio.decode import DecodeError, ExcerptSpec, SourceExcerpt, at_rate, read_excerpt, split_pieces
 from songscape.audio.features import SpectralSettings, track_features
-from songscape.audio.musicnn import SAMPLE_RATE, Musicnn, TrackTags, log_mel, patches
+from songscape.audio.musicnn import Musicnn, TrackTags
 
 _SILENCE_PEAK = 1e-5  # -100 dBFS
+NETWORKS = (efficientat.MODEL, *musicnn.MODELS)
 
 
 @dataclass(frozen=True)
-class MusicnnSpec:
-    """Which musicnn to run, on which PyTorch ``device``, and whether each worker runs it
-    (the CPU case) or returns the log-mel patches for the process that owns the device (a
-    GPU: one process feeds it)."""
+class NetworkSpec:
+    """Which pretrained network to run (``mn04_as``, ``MTT_musicnn`` or ``MSD_musicnn``), with
+    which weights, on which PyTorch ``device``, and whether each worker runs it (the CPU case)
+    or returns its input for the process that owns the device (a GPU: one process feeds it)."""
 
     model: str = "MTT_musicnn"
     weights: str | None = None
@@ -35,35 +38,79 @@ class MusicnnSpec:
     in_worker: bool = True
 
 
+class PretrainedNetwork(Protocol):
+    """What the one pass needs of a loaded pretrained network."""
+
+    embedding_size: int
+    tag_names: list[str]
+
+    def track_patches(self, network_input: np.ndarray) -> TrackTags:
+        """Tags and embeddings of the input's patches (`network_input`)."""
+
+
+def network_rate(model: str) -> int:
+    """The sample rate the network ``model`` reads."""
+    return efficientat.SAMPLE_RATE if model == efficientat.MODEL else musicnn.SAMPLE_RATE
+
+
+def network_input(model: str, audio: np.ndarray) -> np.ndarray:
+    """The input of network ``model`` for mono audio at its rate: EfficientAT reads the audio
+    as one clip (1, 128, frames), musicnn as consecutive 3-s patches (patches, 187, 96). A
+    worker computes it without loading the network."""
+    if model == efficientat.MODEL:
+        return efficientat.log_mel(audio)[None]
+    return musicnn.patches(musicnn.log_mel(audio))
+
+
+class _AudioSetTagger:
+    """EfficientAT as a `PretrainedNetwork`."""
+
+    embedding_size = efficientat.EMBEDDING_SIZE
+
+    def __init__(self, weights: Path | None, device: str) -> None:
+        self.network = efficientat.EfficientAT(weights, device)
+        self.tag_names = self.network.class_names
+
+    def track_patches(self, network_input: np.ndarray) -> TrackTags:
+        found = self.network.predict_log_mel(network_input)
+        return TrackTags(found.probabilities, found.embeddings)
+
+
 @lru_cache(maxsize=2)
-def tagger(spec: MusicnnSpec) -> Musicnn:
-    """The network of ``spec``, loaded once per process."""
-    return Musicnn(spec.model, Path(spec.weights) if spec.weights else None, device=spec.device)
+def tagger(spec: NetworkSpec) -> PretrainedNetwork:
+    """The network of ``spec``, loaded once per process (musicnn's `Musicnn` is one as it is)."""
+    weights = Path(spec.weights) if spec.weights else None
+    if spec.model == efficientat.MODEL:
+        return _AudioSetTagger(weights, spec.device)
+    return Musicnn(spec.model, weights, device=spec.device)
 
 
 @dataclass(frozen=True)
 class TrackJob:
     """What a worker computes for one track: the statistics and mel patch when ``settings``
-    is given, musicnn when ``musicnn`` is (each None when already cached)."""
+    is given, the pretrained network when ``network`` is (each None when already cached)."""
 
     path: str
     settings: SpectralSettings | None
     excerpt: ExcerptSpec = ExcerptSpec()
-    musicnn: MusicnnSpec | None = None
+    network: NetworkSpec | None = None
 
 
 @dataclass(frozen=True)
 class TrackFeatures:
-    """One track's features, or the reason it has none. ``musicnn_patches`` holds the
-    log-mel patches when musicnn is to run outside the worker."""
+    """One track's features, or the reason it has none: the statistics of each piece of the
+    excerpt (``segment_stats``, one row per segment; one row for a single excerpt) and their
+    mean (``stats``), the log-mel patch of the middle piece. ``network_input`` holds the
+    network's input when the network is to run outside the worker."""
 
     stats: np.ndarray | None
     mel: np.ndarray | None
     duration_s: float
     padded: bool = False
     error: str = ""
-    musicnn: TrackTags | None = None
-    musicnn_patches: np.ndarray | None = None
+    network_result: TrackTags | None = None
+    network_input: np.ndarray | None = None
+    segment_stats: np.ndarray | None = None
 
 
 def failed_track(reason: str) -> TrackFeatures:
@@ -73,13 +120,16 @@ def failed_track(reason: str) -> TrackFeatures:
 
 def _statistics(source: SourceExcerpt, settings: SpectralSettings, excerpt: ExcerptSpec,
                 ) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Each piece's statistics (pieces, n_stats), the middle piece's log-mel patch, and
+    whether the excerpt was padded."""
     decoded = at_rate(source, settings.sample_rate, excerpt)
-    if len(decoded.samples) < settings.n_fft:
-        raise DecodeError(f"too short ({len(decoded.samples)} samples after decoding)")
+    pieces = split_pieces(decoded.samples, excerpt)
+    if pieces.shape[1] < settings.n_fft:
+        raise DecodeError(f"too short ({pieces.shape[1]} samples per piece after decoding)")
     if max(decoded.samples.max(), -decoded.samples.min()) < _SILENCE_PEAK:
         raise DecodeError("silent (peak below -100 dBFS)")
-    stats, mel = track_features(decoded.samples, settings)
-    return stats, mel, decoded.padded
+    computed = [track_features(piece, settings) for piece in pieces]
+    return np.stack([stats for stats, _ in computed]), computed[len(computed) // 2][1], decoded.padded
 
 
 def run_job(job: TrackJob) -> TrackFeatures:
@@ -87,19 +137,23 @@ def run_job(job: TrackJob) -> TrackFeatures:
     executes)."""
     try:
         source = read_excerpt(Path(job.path), job.excerpt)
-        stats = mel = None
+        segment_stats = stats = mel = None
         padded = False
         if job.settings is not None:
-            stats, mel, padded = _statistics(source, job.settings, job.excerpt)
-        tags = cut = None
-        if job.musicnn is not None:
-            cut = patches(log_mel(at_rate(source, SAMPLE_RATE, job.excerpt).samples))
-            if job.musicnn.in_worker:
+            segment_stats, mel, padded = _statistics(source, job.settings, job.excerpt)
+            stats = segment_stats.mean(axis=0)
+        tags = prepared = None
+        if job.network is not None:
+            model = job.network.model
+            pieces = split_pieces(at_rate(source, network_rate(model), job.excerpt).samples, job.excerpt)
+            prepared = np.concatenate([network_input(model, piece) for piece in pieces])
+            if job.network.in_worker:
                 try:
-                    tags, cut = tagger(job.musicnn).track_patches(cut), None
+                    tags, prepared = tagger(job.network).track_patches(prepared), None
                 except (RuntimeError, ValueError) as error:  # the network failed on this track
-                    return failed_track(f"musicnn failed: {error}")
-        return TrackFeatures(stats, mel, source.duration_s, padded, musicnn=tags, musicnn_patches=cut)
+                    return failed_track(f"{job.network.model} failed: {error}")
+        return TrackFeatures(stats, mel, source.duration_s, padded, network_result=tags, network_input=prepared,
+                             segment_stats=segment_stats)
     except (DecodeError, OSError) as error:
         return failed_track(str(error))
 

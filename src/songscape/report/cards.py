@@ -1,5 +1,5 @@
 """Clusters that explain themselves: one card per cluster of a result, with its size, its most
-typical tracks (nearest to its centre), its distinctive musicnn tags, its mix of labels, the
+typical tracks (nearest to its centre), its distinctive tags of the pretrained network, its mix of labels, the
 ranges of tempo and loudness, and the words that set its lyrics apart in each language. The
 report, the map and the playlists' names all read the same cards."""
 
@@ -55,7 +55,7 @@ class ClusterCard:
 
     def facts(self) -> list[tuple[str, str]]:
         """(what, description) lines shown under the typical tracks, empty ones left out."""
-        facts = [("musicnn tags", ", ".join(self.tags))]
+        facts = [("sound tags", ", ".join(self.tags))]
         facts += [(column, ", ".join(values)) for column, values in self.mix.items()]
         for name, unit, values in (("tempo", "BPM", self.tempo_bpm), ("loudness", "dBFS", self.loudness_db)):
             if values:

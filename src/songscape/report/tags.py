@@ -1,4 +1,5 @@
-"""Clusters described by their most typical musicnn tags (when the run computed them)."""
+"""Clusters described by their most typical tags of the pretrained network (AudioSet classes or
+musicnn tags, when the run computed them)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,26 +28,12 @@ from sklearn.preprocessing import normalize
 from songscape.progress import stage
 from songscape.runners import Runner, local_runner
 from songscape.text.normalize import normalize_lyrics
+from songscape.text.settings import LyricsSettings
 from songscape.text.tokenize import content_tokens, word_tokens
 from songscape.threads import single_thread
 from songscape.workspace import Workspace, atomic_path, content_key, read_npz, write_npz
 
-LyricsMethod = Literal["tfidf", "e5", "both"]
 E5_MODEL = "multilingual-e5-small-q4"
-
-
-@dataclass(frozen=True)
-class LyricsSettings:
-    """How lyrics become vectors; part of the lyrics cache key."""
-
-    method: LyricsMethod = "e5"
-    n_components: int = 32
-    min_df: int = 2
-    max_features: int = 50_000
-    stop_words: bool = True
-    collapse_repeats: bool = True
-    chunk_tokens: int = 256
-    random_state: int = 0
 
 
 @dataclass
