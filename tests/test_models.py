@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from songscape.models import Autoencoder, PCARepresentation, RawFeatures, Representation
 from tests.model_contract import N_FEATURES, NeuralContract, RepresentationContract, low_rank_features
@@ -78,3 +79,50 @@ def test_large_inputs_are_read_in_blocks_with_the_same_result(tmp_path, monkeypa
     assert codes.shape == expected.shape == (int(keep.sum()), 3)
     signs = np.sign((codes * expected).sum(axis=0))  # components are defined up to sign
     np.testing.assert_allclose(codes * signs, expected, atol=1e-3)
+
+
+def test_block_scaling_keeps_the_proportions_of_the_dimensions() -> None:
+    """Scaled as one block, a leading axis stays leading (lyric vectors from an SVD) and the
+    total variance equals the width, as per-dimension standardizing gives; reading the block
+    in pieces gives the same scale."""
+    from songscape.models.base import Standardizer
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(400, 4)) * [4.0, 2.0, 1.0, 0.5] + [1.0, -1.0, 0.0, 3.0]
+    block = RawFeatures(scaling="block").fit_transform(values)
+    spread = block.std(axis=0)
+    np.testing.assert_allclose(spread / spread[0], [1.0, 0.5, 0.25, 0.125], rtol=0.1)
+    assert abs(float((spread ** 2).sum()) - 4.0) < 1e-3 and np.allclose(block.mean(axis=0), 0, atol=1e-5)
+    per_dimension = RawFeatures().fit_transform(values)
+    assert np.allclose(per_dimension.std(axis=0), 1, atol=1e-4)
+    pieces = Standardizer().fit_blocks(np.array_split(values, 7), per_dimension=False)
+    np.testing.assert_allclose(pieces.scale, Standardizer().fit(values, per_dimension=False).scale, rtol=1e-9)
+    first_axis = PCARepresentation(n_components=2, scaling="block").fit_transform(values)
+    assert first_axis[:, 0].std() > 1.8 * first_axis[:, 1].std()  # per dimension, the axes would tie
+
+
+def test_a_run_scales_models_on_lyrics_as_a_block_unless_told(tmp_path) -> None:
+    import json
+
+    import pandas as pd
+    from rich.console import Console
+
+    from songscape.config import validate_config
+    from songscape.pipeline import CollectionSource, run_pipeline
+
+    themes = ["rain falls on the river boat", "dance all night in the city lights",
+              "নদীর বুকে নৌকা বাই বৃষ্টি", "আজ রাতে নাচব আমরা আলো"]
+    rows = [{"track_id": f"t{i}", "lyrics": f"{themes[i % 4]} {word}"} for i, word in enumerate("abcdefgh")]
+    pd.DataFrame(rows).to_csv(tmp_path / "lyrics.csv", index=False)
+    config = validate_config({
+        "representations": [{"name": "raw", "kind": "raw", "input": "lyrics"},
+                            {"name": "pca", "kind": "pca", "input": "lyrics",
+                             "params": {"n_components": 2, "scaling": "dimension"}}],
+        "clusterers": [{"name": "kmeans"}], "lyrics": {"method": "tfidf", "n_components": 3, "min_df": 1},
+        "seeds": [0], "n_clusters": 2, "map_methods": ["tsne"]})
+    run_pipeline(config, CollectionSource(None, tmp_path / "lyrics.csv"), tmp_path / "run", Console(quiet=True))
+    saved = {json.loads(path.read_text())["kind"]: json.loads(path.read_text())["params"]["scaling"]
+             for path in (tmp_path / "run" / "models").glob("*/config.json")}
+    assert saved == {"raw": "block", "pca": "dimension"}
+    with pytest.raises(ValueError, match="scaling must be one of dimension, block"):
+        RawFeatures(scaling="column")

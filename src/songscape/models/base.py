@@ -88,19 +88,24 @@ def as_matrix(X: np.ndarray) -> np.ndarray:
     return values.reshape(len(values), -1)
 
 
+SCALINGS = ("dimension", "block")
+
+
 class Standardizer:
-    """Per-feature zero mean and unit variance; constant features are left centred."""
+    """Per-feature zero mean and unit variance (``per_dimension``), or zero mean and one scale
+    for the whole block: the root of the mean variance, so the block's total variance is its
+    width either way while its dimensions keep their relative sizes (lyric vectors: an SVD's
+    leading axes stay leading). Constant features are left centred."""
 
     def __init__(self, mean: np.ndarray | None = None, scale: np.ndarray | None = None) -> None:
         self.mean, self.scale = mean, scale
 
-    def fit(self, X: np.ndarray) -> Standardizer:
+    def fit(self, X: np.ndarray, per_dimension: bool = True) -> Standardizer:
         self.mean = X.mean(axis=0)
-        std = X.std(axis=0)
-        self.scale = np.where(std > 1e-12, std, 1.0)
+        self.scale = _scales(X.std(axis=0), per_dimension)
         return self
 
-    def fit_blocks(self, blocks: Iterable[np.ndarray]) -> Standardizer:
+    def fit_blocks(self, blocks: Iterable[np.ndarray], per_dimension: bool = True) -> Standardizer:
         """Fit on the rows of several blocks read one at a time (Chan et al.'s pairwise
         combination of counts, means and sums of squared deviations): bounded memory."""
         count, mean, squares = 0, 0.0, 0.0
@@ -112,8 +117,7 @@ class Standardizer:
             mean = mean + delta * len(block) / total
             squares = squares + block_squares + delta ** 2 * count * len(block) / total
             count = total
-        std = np.sqrt(squares / count)
-        self.mean, self.scale = np.asarray(mean), np.where(std > 1e-12, std, 1.0)
+        self.mean, self.scale = np.asarray(mean), _scales(np.sqrt(squares / count), per_dimension)
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:
@@ -121,3 +125,18 @@ class Standardizer:
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
         return Z * self.scale + self.mean
+
+
+def _scales(std: np.ndarray, per_dimension: bool) -> np.ndarray:
+    """Each feature's deviation (1 where it is constant), or the block's one scale."""
+    if per_dimension:
+        return np.where(std > 1e-12, std, 1.0)
+    block = float(np.sqrt(np.mean(np.square(std)))) if std.size else 1.0
+    return np.full_like(std, block if block > 1e-12 else 1.0)
+
+
+def check_scaling(scaling: str) -> str:
+    """``scaling`` when it is one of `SCALINGS`, else a ValueError naming them."""
+    if scaling not in SCALINGS:
+        raise ValueError(f"scaling must be one of {', '.join(SCALINGS)}, not {scaling!r}")
+    return scaling

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.decomposition import PCA, IncrementalPCA
 
-from songscape.models.base import Representation, Standardizer, as_matrix
+from songscape.models.base import Representation, Standardizer, as_matrix, check_scaling
 from songscape.rows import chunks
 from songscape.workspace import read_npz, write_npz
 
@@ -31,19 +31,22 @@ def _row_blocks(X: np.ndarray, minimum: int = 1) -> Iterator[np.ndarray]:
 
 
 class RawFeatures(Representation):
-    """The input features themselves, standardized per dimension."""
+    """The input features themselves, standardized per dimension (``scaling="dimension"``) or
+    scaled as one block (``"block"``: lyric vectors)."""
 
     kind = "raw"
 
-    def __init__(self, random_state: int = 0) -> None:
+    def __init__(self, scaling: str = "dimension", random_state: int = 0) -> None:
+        self.scaling = check_scaling(scaling)
         self.random_state = random_state
         self.scaler_ = Standardizer()
 
     def fit(self, X: np.ndarray) -> RawFeatures:
+        per_dimension = self.scaling == "dimension"
         if _is_large(X):
-            self.scaler_.fit_blocks(_row_blocks(X))
+            self.scaler_.fit_blocks(_row_blocks(X), per_dimension)
         else:
-            self.scaler_.fit(as_matrix(X))
+            self.scaler_.fit(as_matrix(X), per_dimension)
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:
@@ -58,12 +61,14 @@ class RawFeatures(Representation):
 
 
 class PCARepresentation(Representation):
-    """Principal components of the standardized features (at most min(n, d) of them)."""
+    """Principal components of the standardized features (at most min(n, d) of them; scaled
+    per dimension or as one block, as `RawFeatures`)."""
 
     kind = "pca"
 
-    def __init__(self, n_components: int = 16, random_state: int = 0) -> None:
+    def __init__(self, n_components: int = 16, scaling: str = "dimension", random_state: int = 0) -> None:
         self.n_components = n_components
+        self.scaling = check_scaling(scaling)
         self.random_state = random_state
         self.scaler_ = Standardizer()
         self.components_: np.ndarray | None = None
@@ -73,7 +78,7 @@ class PCARepresentation(Representation):
         if _is_large(X):
             return self._fit_in_blocks(X)
         values = as_matrix(X)
-        standardized = self.scaler_.fit(values).transform(values)
+        standardized = self.scaler_.fit(values, self.scaling == "dimension").transform(values)
         n_components = min(self.n_components, *standardized.shape)
         pca = PCA(n_components=n_components, svd_solver="full", random_state=self.random_state)
         pca.fit(standardized)
@@ -83,7 +88,7 @@ class PCARepresentation(Representation):
     def _fit_in_blocks(self, X: np.ndarray) -> PCARepresentation:
         """Scaler and incremental PCA over blocks of rows (inputs beyond `IN_MEMORY_VALUES`)."""
         n_components = min(self.n_components, len(X), int(np.prod(X.shape[1:])))
-        self.scaler_.fit_blocks(_row_blocks(X))
+        self.scaler_.fit_blocks(_row_blocks(X), self.scaling == "dimension")
         pca = IncrementalPCA(n_components=n_components)
         for block in _row_blocks(X, minimum=n_components):
             pca.partial_fit(self.scaler_.transform(block))

@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from songscape.models.base import Representation, Standardizer, as_matrix
+from songscape.models.base import Representation, Standardizer, as_matrix, check_scaling
 from songscape.models.training import (
     Batch,
     LossFn,
@@ -44,7 +44,7 @@ class NeuralRepresentation(Representation):
                  epochs: int = 300, batch_size: int = 64, learning_rate: float = 1e-3,
                  weight_decay: float = 0.0, patience: int = 30,
                  validation_fraction: float = 0.15, gradient_clip: float = 5.0,
-                 device: str = "auto", random_state: int = 0) -> None:
+                 scaling: str = "dimension", device: str = "auto", random_state: int = 0) -> None:
         self.latent_dim = latent_dim
         self.hidden = tuple(hidden)
         self.epochs = epochs
@@ -54,6 +54,7 @@ class NeuralRepresentation(Representation):
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.gradient_clip = gradient_clip
+        self.scaling = check_scaling(scaling)
         self.device = device
         self.random_state = random_state
         self.scalers_: dict[str, Standardizer] = {}
@@ -89,10 +90,12 @@ class NeuralRepresentation(Representation):
 
     # ---- shared machinery ----------------------------------------------------------------
     def _standardize(self, name: str, values: np.ndarray, fitting: bool,
-                     rows: np.ndarray | None = None) -> torch.Tensor:
-        """Scale ``values`` with the scaler called ``name`` (fitted on ``rows`` when fitting)."""
+                     rows: np.ndarray | None = None, per_dimension: bool | None = None) -> torch.Tensor:
+        """Scale ``values`` with the scaler called ``name`` (fitted on ``rows`` when fitting;
+        per dimension or as one block, by ``per_dimension``, else by the model's ``scaling``)."""
         if fitting:
-            self.scalers_[name] = Standardizer().fit(values if rows is None else values[rows])
+            by_dimension = self.scaling == "dimension" if per_dimension is None else per_dimension
+            self.scalers_[name] = Standardizer().fit(values if rows is None else values[rows], by_dimension)
             self.shape_[f"{name}_features"] = values.shape[1]
         return torch.from_numpy(self.scalers_[name].transform(values))
 
