@@ -4,9 +4,10 @@
     .venv/bin/python benchmarks/real_quality.py --debian-music /work/data/debian-music \
         --work /work/data/real-quality
 
-Sets: debian-music-xl and debian-music (label ``source``; ``--debian-music-xl``, ``--debian-music``), jamendo-cc-20 (``tag``) and lyrics-bn-en-450 (Bangla rows
-by ``genre``, English rows by ``genre``, all rows by ``language``). Each set runs the preset (hard
-by default) plus raw and PCA baselines on every input a VAE-family model reads, with k = the
+Sets: debian-music-xl and debian-music (label ``source``; ``--debian-music-xl``,
+``--debian-music``), jamendo-cc-20 (``tag``) and lyrics-bn-en-450 (Bangla rows by ``genre``,
+English rows by ``genre``, all rows by ``language``). Each set runs the preset (hard by default)
+plus raw and PCA baselines on every input a VAE-family model reads, with k = the
 number of label classes and 5 seeds. Features and models are cached under ``--work``, so a rerun
 after a model change repeats only what changed.
 
@@ -172,7 +173,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     parser.add_argument("--debian-music", type=Path, default=None, help="the folder build.sh wrote")
-    parser.add_argument("--debian-music-xl", type=Path, default=None, help="the folder debian-music-xl's build.sh wrote")
+    parser.add_argument("--debian-music-xl", type=Path, default=None,
+                        help="the folder debian-music-xl's build.sh wrote")
     parser.add_argument("--work", type=Path, required=True, help="cache of features and models")
     parser.add_argument("--preset", default="hard", help="a preset's name, or a YAML config")
     parser.add_argument("--seeds", type=int, default=5)

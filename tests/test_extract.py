@@ -7,6 +7,7 @@ import soundfile as sf
 
 from songscape.audio.decode import ExcerptSpec
 from songscape.audio.extract import cached_audio_features, extract_collection
+from songscape.audio.plan import AudioPlan
 from songscape.audio.features import SpectralSettings
 from songscape.audio.track import extract_track
 from songscape.config import AudioConfig
@@ -81,18 +82,19 @@ def test_resume_after_interruption_recomputes_nothing_done(tmp_path: Path) -> No
     config = AudioConfig(workers=1)
     logs: list[str] = []
     # an "interrupted" run: only the first four tracks got done before it stopped
-    cached_audio_features(workspace, _tracks(paths[:4]), config, logs.append)
+    cached_audio_features(workspace, _tracks(paths[:4]), AudioPlan.from_config(config), logs.append)
     cache_files = sorted((workspace.root / "features" / "tracks").rglob("*.npz"))
     stamps = {p: p.stat().st_mtime_ns for p in cache_files}
     assert len(cache_files) == 4
 
-    resumed, _ = cached_audio_features(workspace, _tracks(paths), config, logs.append)
+    resumed, _ = cached_audio_features(workspace, _tracks(paths), AudioPlan.from_config(config), logs.append)
     assert "2 tracks extracted, 4 from the per-track cache" in logs[-1]
     assert all(p.stat().st_mtime_ns == stamp for p, stamp in stamps.items())
-    fresh, _ = cached_audio_features(Workspace(tmp_path / "fresh"), _tracks(paths), config, logs.append)
+    fresh, _ = cached_audio_features(Workspace(tmp_path / "fresh"), _tracks(paths), AudioPlan.from_config(config),
+                                     logs.append)
     assert np.array_equal(np.asarray(resumed.stats), np.asarray(fresh.stats))
 
-    again, _ = cached_audio_features(workspace, _tracks(paths), config, logs.append)
+    again, _ = cached_audio_features(workspace, _tracks(paths), AudioPlan.from_config(config), logs.append)
     assert logs[-1].startswith("audio features: reused")
     assert np.array_equal(np.asarray(again.stats), np.asarray(resumed.stats))
 
@@ -101,8 +103,9 @@ def test_changed_settings_miss_the_cache(tmp_path: Path) -> None:
     paths = _good(tmp_path / "audio", 2)
     workspace = Workspace(tmp_path / "run")
     logs: list[str] = []
-    cached_audio_features(workspace, _tracks(paths), AudioConfig(workers=1), logs.append)
-    cached_audio_features(workspace, _tracks(paths), AudioConfig(workers=1, n_mels=32), logs.append)
+    cached_audio_features(workspace, _tracks(paths), AudioPlan.from_config(AudioConfig(workers=1)), logs.append)
+    cached_audio_features(workspace, _tracks(paths), AudioPlan.from_config(AudioConfig(workers=1, n_mels=32)),
+                          logs.append)
     assert "2 tracks extracted, 0 from the per-track cache" in logs[-1]
 
 
@@ -110,10 +113,11 @@ def test_damaged_cache_entry_is_recomputed(tmp_path: Path) -> None:
     paths = _good(tmp_path / "audio", 2)
     workspace = Workspace(tmp_path / "run")
     logs: list[str] = []
-    cached_audio_features(workspace, _tracks(paths[:1]), AudioConfig(workers=1), logs.append)
+    cached_audio_features(workspace, _tracks(paths[:1]), AudioPlan.from_config(AudioConfig(workers=1)), logs.append)
     entry = next((workspace.root / "features" / "tracks").rglob("*.npz"))
     entry.write_bytes(b"garbage")
-    features, _ = cached_audio_features(workspace, _tracks(paths), AudioConfig(workers=1), logs.append)
+    features, _ = cached_audio_features(workspace, _tracks(paths), AudioPlan.from_config(AudioConfig(workers=1)),
+                                        logs.append)
     assert "2 tracks extracted" in logs[-1] and features.ok.all()
 
 

@@ -12,7 +12,8 @@ import soundfile as sf
 
 from songscape.audio import track as track_module
 from songscape.audio.decode import ExcerptSpec
-from songscape.audio.extract import extract_collection, network_spec
+from songscape.audio.extract import extract_collection
+from songscape.audio.plan import network_spec
 from songscape.audio.features import SpectralSettings
 from songscape.audio.tagging import file_tags
 from songscape.audio.track import NetworkSpec, extract_track

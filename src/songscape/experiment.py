@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from songscape.audio.extract import cached_audio_features, network_spec, track_descriptors
+from songscape.audio.extract import cached_audio_features, track_descriptors
+from songscape.audio.plan import AudioPlan
 from songscape.audio.tagging import CollectionTags
 from songscape.cluster.algorithms import Clustering, ClusteringError, cluster
 from songscape.cluster.metrics import NOISE, agreement, evaluate, stability
@@ -138,13 +139,13 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
     runner = runner_for(config.distributed, config.audio.workers)
     if collection.has_audio:
         uses_network = any(spec.input == "pretrained" for spec in config.representations)
-        audio, audio_path = cached_audio_features(workspace, tracks, config.audio, log, runner,
-                                                  network_spec(config.audio, config.device) if uses_network else None)
+        plan = AudioPlan.from_config(config.audio, config.device, uses_network)
+        audio, audio_path = cached_audio_features(workspace, tracks, plan, log, runner)
         tracks["duration_s"], tracks["padded"] = audio.duration_s, audio.padded
         failed = ok & ~audio.ok
         tracks.loc[failed, "reason"] = np.asarray(audio.errors, dtype=object)[failed]
         ok &= audio.ok
-        for column, values in track_descriptors(audio, config.audio).items():
+        for column, values in track_descriptors(audio, plan.settings).items():
             tracks[column] = np.where(ok, values, np.nan)
         stats, stats_key = audio.stats, audio_path.name
         # mel patches are scored in the space of the same excerpts' statistics (their own

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from songscape.audio.extract import excerpt_spec, extract_collection, network_spec, spectral_settings
+from songscape.audio.extract import extract_collection
+from songscape.audio.plan import AudioPlan
 from songscape.cluster.algorithms import NEIGHBOURS, assign_by_neighbours, assign_with_rule, renumbered
 from songscape.cluster.metrics import NOISE
 from songscape.config import RunConfig, validate_config
@@ -225,10 +226,9 @@ ENCODABLE = ("audio", "mel", "pretrained")  # inputs that new audio files can be
 def _audio_inputs(files: list[Path], input_name: str, config: RunConfig) -> tuple[list[np.ndarray], list[str]]:
     """Each file as the model input ``input_name`` (statistics, log-mel patch or network
     embedding) with the run's audio settings, and the reason where it failed ("" where not)."""
-    audio = config.audio
-    network = network_spec(audio, config.device) if input_name == "pretrained" else None
-    found = extract_collection([str(path) for path in files], spectral_settings(audio), excerpt_spec(audio),
-                               audio.workers, network=network)
+    plan = AudioPlan.from_config(config.audio, config.device, with_network=input_name == "pretrained")
+    found = extract_collection([str(path) for path in files], plan.settings, plan.excerpt, plan.workers,
+                               network=plan.network)
     arrays = {"audio": found.stats, "mel": found.mel}
     chosen = found.tags.embeddings if found.tags is not None else arrays[input_name]
     return list(chosen), found.errors

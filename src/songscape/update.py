@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 
-from songscape.audio.extract import CollectionFeatures, extract_tracks, network_spec, track_descriptors
+from songscape.audio.extract import CollectionFeatures, extract_tracks, track_descriptors
+from songscape.audio.features import SpectralSettings
+from songscape.audio.plan import AudioPlan
 from songscape.cluster.algorithms import match_clusters
 from songscape.cluster.metrics import NOISE
 from songscape.config import RunConfig
@@ -122,7 +124,7 @@ def _model_inputs(features: CollectionFeatures, input_name: str) -> np.ndarray:
 
 
 def _updated_tracks(run: SavedRun, new: pd.DataFrame, diff: CollectionDiff, features: CollectionFeatures,
-                    config: RunConfig) -> pd.DataFrame:
+                    settings: SpectralSettings) -> pd.DataFrame:
     """The run's track table in the order of ``new``: carried rows as the run had them (under
     their new id and path), extracted rows from ``new`` with their extraction's outcome."""
     order = new["track_id"].astype(str).tolist()
@@ -130,17 +132,17 @@ def _updated_tracks(run: SavedRun, new: pd.DataFrame, diff: CollectionDiff, feat
     carried = run.tracks.set_index("track_id", drop=False).loc[[diff.carried[t] for t in carried_ids]].copy()
     carried["track_id"] = carried_ids
     carried["path"] = new.set_index("track_id", drop=False).loc[carried_ids, "path"].to_numpy()
-    extracted = _new_track_rows(new, diff.extracted, features, run.tracks.columns, config)
+    extracted = _new_track_rows(new, diff.extracted, features, run.tracks.columns, settings)
     return pd.concat([carried, extracted], ignore_index=True).set_index("track_id", drop=False).loc[order].reset_index(drop=True)
 
 
 def _new_track_rows(new: pd.DataFrame, ids: list[str], features: CollectionFeatures, columns: pd.Index,
-                    config: RunConfig) -> pd.DataFrame:
+                    settings: SpectralSettings) -> pd.DataFrame:
     """Rows of the run's track table for freshly extracted tracks."""
     rows = new.set_index("track_id", drop=False).loc[ids].reset_index(drop=True)
     ok = features.ok
     rows["duration_s"], rows["padded"] = features.duration_s, features.padded
-    for column, values in track_descriptors(features, config.audio).items():
+    for column, values in track_descriptors(features, settings).items():
         rows[column] = values
     rows["status"] = np.where(ok & (rows["status"] == "ok"), "ok", "skipped")
     rows["reason"] = np.where(ok, rows["reason"], np.asarray(features.errors, dtype=object))
@@ -309,8 +311,8 @@ def update_run(run_dir: Path, folder: Path | None = None, refit: bool = False, l
         return _summary(run, diff, started)
     extracted = new.set_index("track_id", drop=False).loc[diff.extracted].reset_index(drop=True)
     uses_network = bool((run.results["input"] == "pretrained").any())
-    features = extract_tracks(run.workspace, extracted, config.audio, runner_for(config.distributed, config.audio.workers),
-                              network_spec(config.audio, config.device) if uses_network else None)
+    plan = AudioPlan.from_config(config.audio, config.device, uses_network)
+    features = extract_tracks(run.workspace, extracted, plan, runner_for(config.distributed, config.audio.workers))
     ok = features.ok & (extracted["status"].to_numpy() == "ok")
     # embeddings and labels hold the analysed tracks: carried ones that were, new ones that could be
     old_status = run.tracks.set_index(run.tracks["track_id"].astype(str))["status"]
@@ -325,7 +327,7 @@ def update_run(run_dir: Path, folder: Path | None = None, refit: bool = False, l
     updater.write()
     if features.tags is not None and run.workspace.track_tags.exists():
         _update_tags(run, diff, analysed, features)
-    write_parquet(_updated_tracks(run, new, diff, features, config), run.workspace.tracks)
+    write_parquet(_updated_tracks(run, new, diff, features, plan.settings), run.workspace.tracks)
     _write_record(run, moved_to, {"added": len(diff.added), "changed": len(diff.changed),
                                 "deleted": len(diff.deleted), "moved": len(diff.moved), "tracks": len(new)})
     rebuild_report(run.workspace.root)

@@ -17,9 +17,8 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -28,6 +27,7 @@ from numpy.lib.format import open_memmap
 from songscape.audio.decode import ExcerptSpec
 from songscape.audio.features import SpectralSettings, descriptors, stat_names
 from songscape.audio.musicnn import TrackTags
+from songscape.audio.plan import AudioPlan
 from songscape.audio.tagging import (
     TAGS_FILE,
     CollectionTags,
@@ -38,32 +38,9 @@ from songscape.audio.tagging import (
 from songscape.audio.track import NetworkSpec, TrackFeatures, TrackJob, failed_track, run_job, tagger
 from songscape.progress import stage
 from songscape.runners import Runner, local_runner
-from songscape.threads import choose_device
 from songscape.workspace import Workspace, content_key, read_cached_npz, read_npz, write_npz
 
-if TYPE_CHECKING:
-    from songscape.config import AudioConfig
-
 STATS_FILE, SEGMENT_STATS_FILE, MEL_FILE, META_FILE = "stats.npy", "segment_stats.npy", "mel.npy", "tracks.npz"
-FEATURES_VERSION = 2  # in every audio key: 2 added the segment statistics
-
-
-def spectral_settings(audio: AudioConfig) -> SpectralSettings:
-    """The analysis settings of a run's audio config."""
-    return SpectralSettings(audio.sample_rate, audio.n_fft, audio.hop_length, audio.n_mels,
-                            audio.n_mfcc, audio.patch_frames)
-
-
-def excerpt_spec(audio: AudioConfig) -> ExcerptSpec:
-    """The excerpt of a run's audio config."""
-    return ExcerptSpec(audio.excerpt, audio.excerpt_seconds, audio.crops)
-
-
-def network_spec(audio: AudioConfig, device: str = "auto") -> NetworkSpec:
-    """The pretrained network of a run's audio config, on ``device`` (``auto``: CUDA when available)."""
-    weights = str(audio.network_weights) if audio.network_weights else None
-    chosen = choose_device(device)
-    return NetworkSpec(audio.network, weights, chosen, in_worker=chosen == "cpu")
 
 
 @dataclass
@@ -90,9 +67,9 @@ class CollectionFeatures:
 _CACHED = ("stats", "segment_stats", "mel", "duration_s", "padded")
 
 
-def track_descriptors(features: CollectionFeatures, audio: AudioConfig) -> dict[str, np.ndarray]:
+def track_descriptors(features: CollectionFeatures, settings: SpectralSettings) -> dict[str, np.ndarray]:
     """Tempo and loudness per track (`descriptors`), NaN where extraction failed."""
-    found = descriptors(np.asarray(features.stats), stat_names(spectral_settings(audio)))
+    found = descriptors(np.asarray(features.stats), stat_names(settings))
     return {column: np.where(features.ok, values, np.nan) for column, values in found.items()}
 
 
@@ -205,11 +182,6 @@ def extract_collection(paths: list[str], settings: SpectralSettings,
                               tags=tags)
 
 
-def _settings_key(settings: SpectralSettings, excerpt: ExcerptSpec) -> str:
-    """Key of the statistics and mel patches computed with these settings from this excerpt."""
-    return content_key("audio", FEATURES_VERSION, asdict(settings), asdict(excerpt))
-
-
 def _track_cache_files(workspace: Workspace, sha1s: list[str], settings_key: str) -> list[Path]:
     root = workspace.root / "features" / "tracks" / settings_key
     return [root / sha1[:2] / f"{sha1}.npz" for sha1 in sha1s]
@@ -224,35 +196,33 @@ def read_collection_features(directory: Path) -> CollectionFeatures:
                               meta["duration_s"], meta["padded"], [str(e) for e in meta["errors"]], tags=tags)
 
 
-def extract_tracks(workspace: Workspace, tracks: pd.DataFrame, audio: AudioConfig,
-                   runner: Runner | None = None, network: NetworkSpec | None = None,
+def extract_tracks(workspace: Workspace, tracks: pd.DataFrame, plan: AudioPlan, runner: Runner | None = None,
                    out_dir: Path | None = None) -> CollectionFeatures:
-    """Features of ``tracks`` (rows with ``path`` and ``sha1``) through the workspace's
-    per-track caches: what is cached is read back, the rest computed on ``runner`` (default: a
-    local pool of ``audio.workers`` processes) and cached; with ``out_dir``, arrays are
-    memmaps written there."""
-    settings, excerpt = spectral_settings(audio), excerpt_spec(audio)
-    settings_key = _settings_key(settings, excerpt)
-    tags_key = network_key(network, excerpt) if network else None
+    """Features of ``tracks`` (rows with ``path`` and ``sha1``) as ``plan`` says, through the
+    workspace's per-track caches: what is cached is read back, the rest computed on ``runner``
+    (default: a local pool of ``plan.workers`` processes) and cached; with ``out_dir``, arrays
+    are memmaps written there."""
+    network = plan.network
+    tags_key = network_key(network, plan.excerpt) if network else None
     sha1s = list(tracks["sha1"])
-    return extract_collection(list(tracks["path"]), settings, excerpt, audio.workers,
-                              _track_cache_files(workspace, sha1s, settings_key), out_dir=out_dir,
+    return extract_collection(list(tracks["path"]), plan.settings, plan.excerpt, plan.workers,
+                              _track_cache_files(workspace, sha1s, plan.settings_key), out_dir=out_dir,
                               runner=runner, network=network,
                               network_cache_files=(_track_cache_files(workspace, sha1s, f"musicnn-{tags_key}")
                                                    if tags_key else None))
 
 
-def cached_audio_features(workspace: Workspace, tracks: pd.DataFrame, audio: AudioConfig,
+def cached_audio_features(workspace: Workspace, tracks: pd.DataFrame, plan: AudioPlan,
                           log: Callable[[str], None] = print, runner: Runner | None = None,
-                          network: NetworkSpec | None = None) -> tuple[CollectionFeatures, Path]:
-    """Features of ``tracks`` (with the pretrained network's when ``network`` is given) from
-    ``features/audio-<key>/``, computing what is missing first (`extract_tracks`: resuming
-    from the per-track caches) when no folder matches these settings and these file contents."""
-    settings, excerpt = spectral_settings(audio), excerpt_spec(audio)
-    settings_key = _settings_key(settings, excerpt)
+                          ) -> tuple[CollectionFeatures, Path]:
+    """Features of ``tracks`` as ``plan`` says (with the pretrained network's when it names
+    one) from ``features/audio-<key>/``, computing what is missing first (`extract_tracks`:
+    resuming from the per-track caches) when no folder matches this plan and these file contents."""
+    network = plan.network
     contents = list(zip(tracks["track_id"], tracks["sha1"]))
-    tags_key = network_key(network, excerpt) if network else None
-    key = content_key(settings_key, tags_key, contents) if tags_key else content_key(settings_key, contents)
+    tags_key = network_key(network, plan.excerpt) if network else None
+    key = (content_key(plan.settings_key, tags_key, contents) if tags_key
+           else content_key(plan.settings_key, contents))
     directory = workspace.audio_features(key)
     if (directory / META_FILE).exists():
         log(f"audio features: reused {directory.relative_to(workspace.root)}")
@@ -260,12 +230,12 @@ def cached_audio_features(workspace: Workspace, tracks: pd.DataFrame, audio: Aud
     started = time.perf_counter()
     building = directory.with_name(f".{directory.name}.{os.getpid()}.tmp")
     shutil.rmtree(building, ignore_errors=True)
-    features = extract_tracks(workspace, tracks, audio, runner, network, out_dir=building)
+    features = extract_tracks(workspace, tracks, plan, runner, out_dir=building)
     track_ids = tracks["track_id"].to_numpy(dtype=str)
     if features.tags is not None:
         features.tags.write(building / TAGS_FILE, track_ids)
     write_npz(building / META_FILE, duration_s=features.duration_s, padded=features.padded,
-              errors=np.array(features.errors, dtype=str), names=np.array(stat_names(settings)),
+              errors=np.array(features.errors, dtype=str), names=np.array(stat_names(plan.settings)),
               track_id=track_ids)
     shutil.rmtree(directory, ignore_errors=True)
     os.replace(building, directory)
