@@ -101,7 +101,7 @@ def test_block_scaling_keeps_the_proportions_of_the_dimensions() -> None:
     assert first_axis[:, 0].std() > 1.8 * first_axis[:, 1].std()  # per dimension, the axes would tie
 
 
-def test_a_run_scales_models_on_lyrics_as_a_block_unless_told(tmp_path) -> None:
+def test_a_run_passes_scaling_from_params_and_its_device_to_every_neural_model(tmp_path) -> None:
     import json
 
     import pandas as pd
@@ -117,12 +117,17 @@ def test_a_run_scales_models_on_lyrics_as_a_block_unless_told(tmp_path) -> None:
     config = validate_config({
         "representations": [{"name": "raw", "kind": "raw", "input": "lyrics"},
                             {"name": "pca", "kind": "pca", "input": "lyrics",
-                             "params": {"n_components": 2, "scaling": "dimension"}}],
+                             "params": {"n_components": 2, "scaling": "block"}},
+                            {"name": "vae", "kind": "vae", "input": "lyrics", "params": {"latent_dim": 2, "epochs": 2}}],
         "clusterers": [{"name": "kmeans"}], "lyrics": {"method": "tfidf", "n_components": 3, "min_df": 1},
-        "seeds": [0], "n_clusters": 2, "map_methods": ["tsne"]})
+        "seeds": [0], "n_clusters": 2, "map_methods": ["tsne"], "device": "cpu"})
     run_pipeline(config, CollectionSource(None, tmp_path / "lyrics.csv"), tmp_path / "run", Console(quiet=True))
-    saved = {json.loads(path.read_text())["kind"]: json.loads(path.read_text())["params"]["scaling"]
-             for path in (tmp_path / "run" / "models").glob("*/config.json")}
-    assert saved == {"raw": "block", "pca": "dimension"}
+    saved = {}
+    for path in (tmp_path / "run" / "models").glob("*/config.json"):
+        stored = json.loads(path.read_text())
+        saved[stored["kind"]] = stored["params"]
+    assert {kind: params["scaling"] for kind, params in saved.items()} == {"raw": "dimension", "pca": "block",
+                                                                            "vae": "dimension"}
+    assert saved["vae"]["device"] == "cpu"  # the run's device, though VAE takes it through **kwargs
     with pytest.raises(ValueError, match="scaling must be one of dimension, block"):
         RawFeatures(scaling="column")

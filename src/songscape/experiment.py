@@ -6,7 +6,6 @@ and reuses every artifact whose key still matches.
 
 from __future__ import annotations
 
-import inspect
 import json
 import time
 from collections.abc import Callable
@@ -34,9 +33,6 @@ from songscape.workspace import Workspace, content_key, write_csv, write_npz, wr
 Log = Callable[[str], None]
 Labelings = dict[tuple[str, str, int], np.ndarray]  # cluster labels by (representation, algorithm, seed)
 MIN_TRACKS = 3  # fewer cannot be clustered into two or more groups and scored
-# inputs scaled as one block, not per dimension: lyric vectors keep the SVD's or e5's own
-# proportions, and the hybrid block the balance it was built with
-BLOCK_SCALED_INPUTS = frozenset({"lyrics", "hybrid"})
 _MISSING_INPUT = {"multimodal": "no track has both audio and lyrics", "mel": "no audio", "pretrained": "no audio"}
 
 
@@ -92,18 +88,15 @@ def _fitted_model(spec: RepresentationSpec, seed: int, block: InputBlock, inputs
                   config: RunConfig, workspace: Workspace, log: Log,
                   ) -> tuple[Representation, float, bool, Path]:
     """The model for (spec, seed, inputs): loaded when saved before, else fitted and saved.
-    Models that cluster themselves (``predict``) get the run's k, neural models the run's
-    device, and models on lyric vectors (`BLOCK_SCALED_INPUTS`) block scaling, unless their
-    params set one.
+    Models that cluster themselves (``predict``) get the run's k, and neural models the run's
+    device, unless their params set one.
     Returns the model, its fit time in seconds, whether it was reused and its folder."""
     cls = REPRESENTATIONS[spec.kind]
     params = dict(spec.params)
     if callable(getattr(cls, "predict", None)):
         params.setdefault("n_components", config.n_clusters)
-    if "device" in inspect.signature(cls).parameters:
+    if "device" in cls.param_names():  # every neural model, also those that pass it on as **kwargs
         params.setdefault("device", config.device)
-    if "scaling" in inspect.signature(cls).parameters:
-        params.setdefault("scaling", "block" if spec.input in BLOCK_SCALED_INPUTS else "dimension")
     model = cls(random_state=seed, **params)
     condition = list(map(str, inputs.get("condition", [])))
     key = content_key(spec.kind, model.get_params(), block.key, spec.condition, condition)  # defaults too
@@ -250,13 +243,13 @@ class _Scoring:
     n_clusters: int | None
 
 
-def _common_space(block: InputBlock, ok: np.ndarray, per_dimension: bool) -> np.ndarray:
-    """The block's own features, standardized (per dimension or as one block), on the analysed
-    tracks (zeros where the block has none; those tracks are noise for that representation)."""
+def _common_space(block: InputBlock, ok: np.ndarray) -> np.ndarray:
+    """The block's own features, standardized, on the analysed tracks (zeros where the block
+    has none; those tracks are noise for that representation)."""
     usable = block.usable[ok]
     values = as_matrix(block.common[block.usable])
     common = np.zeros((len(usable), values.shape[1]), dtype=np.float32)
-    common[usable] = Standardizer().fit(values, per_dimension).transform(values)
+    common[usable] = Standardizer().fit(values).transform(values)
     return common
 
 
@@ -374,7 +367,7 @@ def run_experiment(config: RunConfig, collection: Collection, workspace: Workspa
             log(f"{spec.name}: only {covered} tracks have {spec.input} features; skipped")
             continue
         if spec.input not in common_spaces:
-            common_spaces[spec.input] = _common_space(block, ok, spec.input not in BLOCK_SCALED_INPUTS)
+            common_spaces[spec.input] = _common_space(block, ok)
         with training_threads():
             spec_rows, spec_k_rows, spec_labelings = _run_representation(spec, block, tracks, common_spaces[spec.input],
                                                          ok, config, scoring, workspace, counts, log)

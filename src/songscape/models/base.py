@@ -26,16 +26,22 @@ class Representation(ABC):
 
     kind: str = ""
 
-    def get_params(self) -> dict[str, Any]:
-        """The constructor parameters of this class and its bases, with their current values."""
+    @classmethod
+    def param_names(cls) -> list[str]:
+        """The constructor parameters of this class and its bases (keyword arguments that a
+        subclass passes on with ``**kwargs`` included)."""
         names: list[str] = []
-        for cls in type(self).__mro__:
-            if "__init__" in vars(cls) and issubclass(cls, Representation):
-                for name, parameter in inspect.signature(cls.__init__).parameters.items():
+        for klass in cls.__mro__:
+            if "__init__" in vars(klass) and issubclass(klass, Representation):
+                for name, parameter in inspect.signature(klass.__init__).parameters.items():
                     is_keyword = parameter.kind == parameter.POSITIONAL_OR_KEYWORD
                     if name != "self" and is_keyword and name not in names:
                         names.append(name)
-        return {name: getattr(self, name) for name in names}
+        return names
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor parameters of this class and its bases, with their current values."""
+        return {name: getattr(self, name) for name in self.param_names()}
 
     @abstractmethod
     def fit(self, X: np.ndarray) -> Representation:

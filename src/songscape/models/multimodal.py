@@ -120,7 +120,7 @@ class MultimodalVAE(BetaVAEObjective):
         if fitting and not mask.any():
             raise ValueError("MultimodalVAE.fit needs some rows with lyrics")
         audio_tensor = self._standardize("audio", audio, fitting)
-        lyrics_tensor = self._standardize("lyrics", lyrics, fitting, rows=mask, per_dimension=False)  # one block
+        lyrics_tensor = self._standardize("lyrics", lyrics, fitting, rows=mask)
         if fitting:
             for name, standardized in (("audio", audio_tensor), ("lyrics", lyrics_tensor[torch.from_numpy(mask)])):
                 self.shape_[f"{name}_divisor"] = (first_eigenvalue(standardized.numpy()) if self.balance == "mfa"

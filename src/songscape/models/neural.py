@@ -90,11 +90,11 @@ class NeuralRepresentation(Representation):
 
     # ---- shared machinery ----------------------------------------------------------------
     def _standardize(self, name: str, values: np.ndarray, fitting: bool,
-                     rows: np.ndarray | None = None, per_dimension: bool | None = None) -> torch.Tensor:
+                     rows: np.ndarray | None = None) -> torch.Tensor:
         """Scale ``values`` with the scaler called ``name`` (fitted on ``rows`` when fitting;
-        per dimension or as one block, by ``per_dimension``, else by the model's ``scaling``)."""
+        per dimension or as one block, by the model's ``scaling``)."""
         if fitting:
-            by_dimension = self.scaling == "dimension" if per_dimension is None else per_dimension
+            by_dimension = self.scaling == "dimension"
             self.scalers_[name] = Standardizer().fit(values if rows is None else values[rows], by_dimension)
             self.shape_[f"{name}_features"] = values.shape[1]
         return torch.from_numpy(self.scalers_[name].transform(values))
