@@ -65,6 +65,8 @@ def test_typical_tags_rank_by_lift() -> None:
     described = typical_tags(tags, pd.Series([0, 0, 1, -1], index=["a", "b", "c", "d"]), shown=2)
     assert list(described) == [-1, 0, 1]
     assert described[0] == ["rock (×1.8)", "loud (×1.0)"] and described[1][0] == "piano (×1.9)"
+    rare = tags.assign(turkey=[0.0, 0.0, 0.004, 0.0])  # mean 0.001: a huge lift in cluster 1, but noise
+    assert typical_tags(rare, pd.Series([0, 0, 1, -1], index=["a", "b", "c", "d"]), shown=1)[1] == ["piano (×1.9)"]
 
 
 @pytest.mark.parametrize(("network", "tags"), [("MTT_musicnn", 50), ("mn04_as", 527)])
