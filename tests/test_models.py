@@ -101,7 +101,7 @@ def test_block_scaling_keeps_the_proportions_of_the_dimensions() -> None:
     assert first_axis[:, 0].std() > 1.8 * first_axis[:, 1].std()  # per dimension, the axes would tie
 
 
-def test_a_run_passes_scaling_from_params_and_its_device_to_every_neural_model(tmp_path) -> None:
+def test_a_run_scales_lyric_models_as_a_block_unless_told_and_passes_its_device(tmp_path) -> None:
     import json
 
     import pandas as pd
@@ -117,7 +117,7 @@ def test_a_run_passes_scaling_from_params_and_its_device_to_every_neural_model(t
     config = validate_config({
         "representations": [{"name": "raw", "kind": "raw", "input": "lyrics"},
                             {"name": "pca", "kind": "pca", "input": "lyrics",
-                             "params": {"n_components": 2, "scaling": "block"}},
+                             "params": {"n_components": 2, "scaling": "dimension"}},
                             {"name": "vae", "kind": "vae", "input": "lyrics", "params": {"latent_dim": 2, "epochs": 2}}],
         "clusterers": [{"name": "kmeans"}], "lyrics": {"method": "tfidf", "n_components": 3, "min_df": 1},
         "seeds": [0], "n_clusters": 2, "map_methods": ["tsne"], "device": "cpu"})
@@ -126,8 +126,8 @@ def test_a_run_passes_scaling_from_params_and_its_device_to_every_neural_model(t
     for path in (tmp_path / "run" / "models").glob("*/config.json"):
         stored = json.loads(path.read_text())
         saved[stored["kind"]] = stored["params"]
-    assert {kind: params["scaling"] for kind, params in saved.items()} == {"raw": "dimension", "pca": "block",
-                                                                            "vae": "dimension"}
+    assert {kind: params["scaling"] for kind, params in saved.items()} == {"raw": "block", "pca": "dimension",
+                                                                            "vae": "block"}
     assert saved["vae"]["device"] == "cpu"  # the run's device, though VAE takes it through **kwargs
     with pytest.raises(ValueError, match="scaling must be one of dimension, block"):
         RawFeatures(scaling="column")

