@@ -11,6 +11,14 @@ import soundfile as sf
 from songscape.demo import DemoSettings, write_demo_corpus
 
 SAMPLE_RATE = 22050
+# the smallest run config: PCA + K-Means, one seed, t-SNE maps (tests of what a run is used for)
+PCA_RUN_CONFIG = """preset: easy
+seeds: [0]
+map_methods: [tsne]
+representations: [{name: pca, kind: pca, params: {n_components: 4}}]
+lyrics: {method: tfidf, n_components: 4, min_df: 1}
+clusterers: [{name: kmeans}]
+"""
 
 
 def write_tone(path: Path, freq: float = 440.0, seconds: float = 1.0, sr: int = SAMPLE_RATE,

@@ -20,14 +20,8 @@ from typer.testing import CliRunner
 
 from songscape.cli import app
 from songscape.report.server import MAX_QUERY_CHARACTERS, byte_range, start_map_server
+from tests.conftest import PCA_RUN_CONFIG
 
-CONFIG = """preset: easy
-seeds: [0]
-map_methods: [tsne]
-representations: [{name: pca, kind: pca, params: {n_components: 4}}]
-lyrics: {method: tfidf, n_components: 4, min_df: 1}
-clusterers: [{name: kmeans}]
-"""
 runner = CliRunner()
 
 
@@ -36,7 +30,7 @@ def run_dir(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     """A finished run on the tiny corpus; then a link out of its report, and one track whose
     path was edited to name a text file."""
     scratch = tmp_path_factory.mktemp("server")
-    (scratch / "run.yaml").write_text(CONFIG, encoding="utf-8")
+    (scratch / "run.yaml").write_text(PCA_RUN_CONFIG, encoding="utf-8")
     result = runner.invoke(app, ["run", "--audio", str(tiny_corpus.parent), "--table", str(tiny_corpus), "--k", "3",
                                  "--config", str(scratch / "run.yaml"), "--workspace", str(scratch / "run")])
     assert result.exit_code == 0, result.output

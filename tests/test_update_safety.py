@@ -14,15 +14,8 @@ from typer.testing import CliRunner
 
 from songscape import pipeline, update
 from songscape.cli import app
-from tests.conftest import write_tone
+from tests.conftest import PCA_RUN_CONFIG, write_tone
 
-CONFIG = """preset: easy
-seeds: [0]
-map_methods: [tsne]
-representations: [{name: pca, kind: pca, params: {n_components: 4}}]
-lyrics: {method: tfidf, n_components: 4, min_df: 1}
-clusterers: [{name: kmeans}]
-"""
 runner = CliRunner()
 
 
@@ -35,7 +28,7 @@ def collection(tiny_corpus: Path, tmp_path: Path) -> tuple[Path, Path]:
     """A finished run on a copy of the tiny corpus's 16 files: the run's folder and its music."""
     music = tmp_path / "music"
     shutil.copytree(tiny_corpus.parent / "audio", music)
-    (tmp_path / "run.yaml").write_text(CONFIG, encoding="utf-8")
+    (tmp_path / "run.yaml").write_text(PCA_RUN_CONFIG, encoding="utf-8")
     result = runner.invoke(app, ["run", "--audio", str(music), "--k", "3", "--config", str(tmp_path / "run.yaml"),
                                  "--workspace", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output

@@ -9,7 +9,6 @@ in `tracks.parquet`; only what is shown is changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import regex
@@ -65,8 +64,4 @@ class PlainConsole(Console):
         super().__init__(markup=False, emoji=False, highlight=False, **kwargs)
 
     def print(self, *objects: Any, **kwargs: Any) -> None:  # noqa: A003 (rich's name)
-        super().print(*_plain(objects), **kwargs)
-
-
-def _plain(objects: Iterable[Any]) -> list[Any]:
-    return [printable(item) if isinstance(item, str) else item for item in objects]
+        super().print(*(printable(item) if isinstance(item, str) else item for item in objects), **kwargs)

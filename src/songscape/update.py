@@ -162,7 +162,7 @@ class _Updater:
 
     def _merged(self, old: pd.Series, new_values: dict[str, object]) -> list[object]:
         """Values in the new track order: carried from ``old``, else ``new_values``."""
-        return [carried_value(old, self.diff.carried[t], t) if t in self.diff.carried else new_values[t]
+        return [old.get(carried_id(old.index, self.diff.carried[t], t)) if t in self.diff.carried else new_values[t]
                 for t in self.order]
 
     def representation(self, representation: str, log: Log) -> None:
@@ -210,10 +210,10 @@ class _Updater:
             write_parquet(pd.DataFrame({"track_id": self.order, **columns}), path)
 
 
-def carried_value(old: pd.Series, old_id: str, new_id: str) -> object:
-    """A carried track's value in a table of the run: under its id in the run, or under its new
-    id where an update killed before it finished had already renamed it (None: in neither)."""
-    return old.get(old_id, old.get(new_id))
+def carried_id(present: pd.Index, old_id: str, new_id: str) -> str:
+    """Where a carried track is in a table of the run: under its id in the run, or under its new
+    id where an update stopped before it finished had already renamed it."""
+    return old_id if old_id in present else new_id
 
 
 def _update_tags(run: SavedRun, diff: CollectionDiff, order: list[str], features: CollectionFeatures) -> None:
@@ -221,8 +221,7 @@ def _update_tags(run: SavedRun, diff: CollectionDiff, order: list[str], features
     old = pd.read_parquet(run.workspace.track_tags).set_index("track_id")
     new = pd.DataFrame(features.tags.tags, columns=features.tags.tag_names, index=diff.extracted)
     carried_ids = [t for t in order if t in diff.carried]
-    row_of = pd.Series(old.index, index=old.index)
-    carried = old.reindex([carried_value(row_of, diff.carried[t], t) for t in carried_ids])
+    carried = old.reindex([carried_id(old.index, diff.carried[t], t) for t in carried_ids])
     carried.index = carried_ids
     merged = pd.concat([carried, new]).loc[order]
     write_parquet(merged.rename_axis("track_id").reset_index(), run.workspace.track_tags)
