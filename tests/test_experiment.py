@@ -3,6 +3,7 @@ multimodal VAE (tracks without lyrics), Conv-VAE (mel patches) and VaDE (its own
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 from songscape.collection import load_collection
 from songscape.config import ConfigError, validate_config
 from songscape.experiment import MODEL_POSTERIOR, PipelineError, run_experiment
+from songscape.models.base import CONFIG_FILE
 from songscape.workspace import Workspace, read_npz
 
 SMALL = {"latent_dim": 3, "hidden": [16], "epochs": 15}
@@ -21,6 +23,8 @@ REPRESENTATIONS = [
     {"name": "conv", "kind": "conv-vae", "input": "mel",
      "params": {**SMALL, "channels": [4, 8], "hidden": [16]}},
     {"name": "vade", "kind": "vade", "params": {**SMALL, "pretrain_epochs": 10, "n_init": 2}},
+    {"name": "group-vae", "kind": "group-vae", "params": SMALL},
+    {"name": "vae-per-track", "kind": "vae", "segments": False, "params": SMALL},
 ]
 
 
@@ -54,6 +58,16 @@ def test_every_model_embeds_every_track_with_audio(outcome: object) -> None:
         stored = read_npz(outcome.workspace.embedding(name, 0))
         assert stored["embedding"].shape == (n, 3)
         assert not pd.isna(stored["embedding"]).any()  # mvae: instrumentals from audio alone
+
+
+def test_models_that_take_segments_learn_from_them_unless_told_not_to(outcome: object) -> None:
+    results = outcome.results.groupby("representation")["segments"].first()
+    assert results[["cvae-language", "mvae", "vade", "group-vae"]].all()
+    assert not results[["conv", "vae-per-track"]].any()  # mel patches have no segments
+    rows = outcome.results.drop_duplicates("representation").set_index("representation")
+    read = {name: json.loads((outcome.workspace.root / "models" / rows.loc[name, "model_dir"]
+                              / CONFIG_FILE).read_text())["metadata"]["input"] for name in ("group-vae", "vae-per-track")}
+    assert read["group-vae"].endswith("-segments") and not read["vae-per-track"].endswith("-segments")
 
 
 def test_vade_also_clusters(outcome: object) -> None:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from songscape.cluster.algorithms import CLUSTERERS
 from songscape.text.settings import LyricsSettings
 
-RepresentationKind = Literal["raw", "pca", "ae", "vae", "cvae", "conv-vae", "mvae", "vade"]
+RepresentationKind = Literal["raw", "pca", "ae", "vae", "cvae", "conv-vae", "mvae", "vade", "group-vae"]
 Input = Literal["audio", "mel", "pretrained", "lyrics", "hybrid", "multimodal"]
 # kinds that need one particular input, and the input only they can use
 REQUIRED_INPUT = {"conv-vae": "mel", "mvae": "multimodal"}
@@ -95,6 +95,10 @@ class RepresentationSpec(_Strict):
     kind: RepresentationKind = Field(description="The estimator (see docs/models.md).")
     input: Input = Field("audio", description="The input block it reads.")
     condition: str | None = Field(None, description="The column a `cvae` is conditioned on.")
+    segments: bool = Field(True, description="Models that read segments (the MLP VAE family and `ae`) learn "
+                           "from each track's segments when its input has them (`audio`, `pretrained`, the "
+                           "audio of `multimodal`, extracted with `audio.excerpt: segments`); false: from one "
+                           "row per track.")
     params: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments of the estimator "
                                    "(see docs/models.md), e.g. `latent_dim`, `beta`, `epochs`.")
 

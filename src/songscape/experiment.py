@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -43,16 +43,31 @@ class PipelineError(RuntimeError):
 @dataclass
 class InputBlock:
     """Named model inputs over all tracks, the rows usable for them, the features that
-    define the block's common space, and the key of its artifact."""
+    define the block's common space, and the key of its artifact. ``segments`` holds named
+    inputs per segment, (tracks, segments, features), for models that read segments; they
+    replace their track-level twins in `rows`."""
 
     arrays: dict[str, np.ndarray]
     usable: np.ndarray
     common: np.ndarray
     key: str
+    segments: dict[str, np.ndarray] = field(default_factory=dict)
 
-    def rows(self, selection: np.ndarray) -> dict[str, np.ndarray | RowView]:
-        """Every named input restricted to ``selection`` (memmaps stay on disk as views)."""
-        return {name: RowView.select(values, selection) for name, values in self.arrays.items()}
+    def rows(self, selection: np.ndarray, segments: bool = False) -> dict[str, np.ndarray | RowView]:
+        """Every named input restricted to ``selection`` (memmaps stay on disk as views), per
+        segment where the block has segments and ``segments`` is asked for."""
+        arrays = {**self.arrays, **self.segments} if segments else self.arrays
+        return {name: RowView.select(values, selection) for name, values in arrays.items()}
+
+    def input_key(self, segments: bool) -> str:
+        """The key of what a model reads from this block: per segment or per track."""
+        return f"{self.key}-segments" if segments and self.segments else self.key
+
+
+def reads_segments(spec: RepresentationSpec) -> bool:
+    """Whether ``spec``'s model learns from segments where its input has them: models that take
+    segments (`NeuralRepresentation.takes_segments`) unless the spec turns it off."""
+    return spec.segments and getattr(REPRESENTATIONS[spec.kind], "takes_segments", False)
 
 
 def single_block(values: np.ndarray, usable: np.ndarray, key: str) -> InputBlock:
@@ -73,9 +88,9 @@ class RunOutcome:
 
 
 def _model_inputs(spec: RepresentationSpec, block: InputBlock, tracks: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The named inputs of ``spec``'s model on the block's usable tracks: the block's arrays,
-    plus the conditioning column for conditional models."""
-    inputs = block.rows(block.usable)
+    """The named inputs of ``spec``'s model on the block's usable tracks: the block's arrays
+    (per segment for models that read them), plus the conditioning column for conditional models."""
+    inputs = block.rows(block.usable, reads_segments(spec))
     if spec.condition is not None:
         if spec.condition not in tracks.columns:
             raise PipelineError(f"{spec.name}: condition column '{spec.condition}' is not in the table; "
@@ -102,7 +117,8 @@ def _fitted_model(spec: RepresentationSpec, seed: int, block: InputBlock, inputs
         params.setdefault("scaling", "block" if spec.input == "lyrics" else "dimension")
     model = cls(random_state=seed, **params)
     condition = list(map(str, inputs.get("condition", [])))
-    key = content_key(spec.kind, model.get_params(), block.key, spec.condition, condition)  # defaults too
+    input_key = block.input_key(reads_segments(spec))
+    key = content_key(spec.kind, model.get_params(), input_key, spec.condition, condition)  # defaults too
     directory = workspace.model_dir(spec.name, key)
     config_path = directory / CONFIG_FILE
     if config_path.exists():
@@ -115,7 +131,7 @@ def _fitted_model(spec: RepresentationSpec, seed: int, block: InputBlock, inputs
     started = time.perf_counter()
     model.fit(**inputs)
     fit_seconds = time.perf_counter() - started
-    model.save(directory, metadata={"fit_seconds": fit_seconds, "input": block.key,
+    model.save(directory, metadata={"fit_seconds": fit_seconds, "input": input_key,
                                     "condition": spec.condition})
     return model, fit_seconds, False, directory
 
@@ -131,7 +147,7 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
     ``multimodal`` need an audio block and lyrics; a lyrics-only collection has ``lyrics`` alone.
     """
     ok = tracks["status"].to_numpy() == "ok"
-    stats, stats_key, inputs = None, "", {}
+    stats, stats_key, segment_stats, inputs = None, "", None, {}
     runner = runner_for(config.distributed, config.audio.workers)
     if collection.has_audio:
         uses_network = any(spec.input == "pretrained" for spec in config.representations)
@@ -148,10 +164,11 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
         # 8 192 values per track would cost O(n × 8 192) memory and say less)
         audio_stats = np.where(ok[:, None], audio.stats, 0.0).astype(np.float32)
         inputs["mel"] = InputBlock({"X": audio.mel}, ok, audio_stats, f"mel-{audio_path.name}")
+        segment_stats = np.where(ok[:, None, None], audio.segment_stats, 0.0).astype(np.float32)
         if audio.tags is not None:
             inputs["pretrained"] = _network_block(audio.tags, tracks, ok, workspace, f"pretrained-{audio_path.name}")
-    if collection.features is not None:
-        stats, stats_key = collection.features, f"table-{collection.features_key}"
+    if collection.features is not None:  # a feature table has no segments
+        stats, stats_key, segment_stats = collection.features, f"table-{collection.features_key}", None
     tracks["status"] = np.where(ok, "ok", "skipped")
     write_parquet(tracks, workspace.tracks)
     _log_skipped(tracks, log)
@@ -165,13 +182,15 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
     inputs["lyrics"] = single_block(lyrics.vectors, with_lyrics, lyrics_path.name)
     if stats is not None:
         stats = np.where(ok[:, None], stats, 0.0).astype(np.float32)  # no NaN rows downstream
-        inputs["audio"] = single_block(stats, ok, stats_key)
+        audio_segments = {} if segment_stats is None else {"X": segment_stats}
+        inputs["audio"] = InputBlock({"X": stats}, ok, stats, stats_key, audio_segments)
         hybrid = _hybrid(stats, ok, lyrics.vectors, with_lyrics)
         both_key = f"{stats_key}-{lyrics_path.name}"
         inputs["hybrid"] = single_block(hybrid, with_lyrics, f"hybrid-{both_key}")
         if with_lyrics.any():  # the multimodal VAE learns how lyrics and audio relate
             multimodal = {"audio": stats, "lyrics": lyrics.vectors, "lyrics_mask": lyrics.has_lyrics}
-            inputs["multimodal"] = InputBlock(multimodal, ok, hybrid, f"multimodal-{both_key}")
+            multimodal_segments = {} if segment_stats is None else {"audio": segment_stats}
+            inputs["multimodal"] = InputBlock(multimodal, ok, hybrid, f"multimodal-{both_key}", multimodal_segments)
     return inputs
 
 
@@ -183,7 +202,8 @@ def _network_block(found: CollectionTags, tracks: pd.DataFrame, ok: np.ndarray, 
                   workspace.track_tags)
     usable = ok & found.ok
     embeddings = np.where(usable[:, None], found.embeddings, 0.0).astype(np.float32)
-    return InputBlock({"X": embeddings}, usable, embeddings, key)
+    segments = np.where(usable[:, None, None], found.segment_embeddings, 0.0).astype(np.float32)
+    return InputBlock({"X": embeddings}, usable, embeddings, key, {"X": segments})
 
 
 def _available(spec: RepresentationSpec, blocks: dict[str, InputBlock], specs: list[RepresentationSpec],
@@ -312,6 +332,7 @@ def _run_representation(spec: RepresentationSpec, block: InputBlock, tracks: pd.
                         "criterion": clustering.criterion, "k": k, "score": score}
                        for k, score in clustering.curve.items()]
             rows.append({"representation": spec.name, "kind": spec.kind, "input": spec.input,
+                         "segments": reads_segments(spec) and bool(block.segments),
                          "algorithm": algorithm, "seed": seed, "n_tracks": int(usable.sum()),
                          "conditioned_on": spec.condition or "", "supervised_leak": leak,
                          "model_reused": was_reused, "model_dir": model_dir.name, "fit_seconds": fit_seconds,

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from songscape.audio.extract import extract_collection
+from songscape.audio.extract import CollectionFeatures, extract_collection
 from songscape.audio.plan import AudioPlan
 from songscape.cluster.algorithms import NEIGHBOURS, assign_by_neighbours, assign_with_rule, renumbered
 from songscape.cluster.metrics import NOISE
@@ -152,8 +152,8 @@ def assign(run_dir: Path, files: list[Path], representation: str | None = None,
                                            suitable=lambda name: can_encode(run, name, seed))
     model_dir = encoding_model(run, representation, seed)
     config = run.config
-    row_input = run.results.loc[run.results["representation"] == representation, "input"].iloc[0]
-    features, errors = _audio_inputs(files, row_input, config)
+    rows = run.results[run.results["representation"] == representation]
+    features, errors = _audio_inputs(files, str(rows["input"].iloc[0]), learnt_from_segments(rows), config)
     usable = [i for i, error in enumerate(errors) if not error]
     clusters = np.full(len(files), NOISE, dtype=np.int64)
     rule = placement(run, representation, algorithm, seed)
@@ -223,15 +223,30 @@ def place(run: SavedRun, representation: str, algorithm: str, seed: int, model: 
 ENCODABLE = ("audio", "mel", "pretrained")  # inputs that new audio files can be turned into
 
 
-def _audio_inputs(files: list[Path], input_name: str, config: RunConfig) -> tuple[list[np.ndarray], list[str]]:
-    """Each file as the model input ``input_name`` (statistics, log-mel patch or network
-    embedding) with the run's audio settings, and the reason where it failed ("" where not)."""
+def learnt_from_segments(rows: pd.DataFrame) -> bool:
+    """Whether the representation of these result rows learnt from segments (runs written
+    before segments existed did not)."""
+    return bool(rows["segments"].iloc[0]) if "segments" in rows else False
+
+
+def model_inputs(features: CollectionFeatures, input_name: str, segments: bool) -> np.ndarray:
+    """Extracted tracks as the input ``input_name`` of a saved model (statistics, log-mel
+    patches or network embeddings), per segment when the model learnt from segments."""
+    if input_name == "pretrained":
+        return np.asarray(features.tags.segment_embeddings if segments else features.tags.embeddings)
+    if input_name == "audio":
+        return np.asarray(features.segment_stats if segments else features.stats)
+    return np.asarray(features.mel)
+
+
+def _audio_inputs(files: list[Path], input_name: str, segments: bool,
+                  config: RunConfig) -> tuple[list[np.ndarray], list[str]]:
+    """Each file as the model input ``input_name`` with the run's audio settings, and the
+    reason where it failed ("" where not)."""
     plan = AudioPlan.from_config(config.audio, config.device, with_network=input_name == "pretrained")
     found = extract_collection([str(path) for path in files], plan.settings, plan.excerpt, plan.workers,
                                network=plan.network)
-    arrays = {"audio": found.stats, "mel": found.mel}
-    chosen = found.tags.embeddings if found.tags is not None else arrays[input_name]
-    return list(chosen), found.errors
+    return list(model_inputs(found, input_name, segments)), found.errors
 
 
 

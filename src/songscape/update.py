@@ -23,7 +23,15 @@ from songscape.cluster.algorithms import match_clusters
 from songscape.cluster.metrics import NOISE
 from songscape.config import RunConfig
 from songscape.experiment import MODEL_POSTERIOR
-from songscape.library import LibraryError, SavedRun, encoding_model, place, placement
+from songscape.library import (
+    LibraryError,
+    SavedRun,
+    encoding_model,
+    learnt_from_segments,
+    model_inputs,
+    place,
+    placement,
+)
 from songscape.models import load_representation
 from songscape.pipeline import CollectionSource, read_collection, rebuild_report, run_pipeline
 from songscape.report.explorer import MAP_FILE
@@ -116,13 +124,6 @@ def _source(run: SavedRun, folder: Path | None, replace: bool) -> CollectionSour
                             tuple(record.get("duration_range", (None, None))))
 
 
-def _model_inputs(features: CollectionFeatures, input_name: str) -> np.ndarray:
-    """The extracted tracks as the input ``input_name`` of a saved model."""
-    if input_name == "pretrained":
-        return np.asarray(features.tags.embeddings)
-    return np.asarray(features.stats if input_name == "audio" else features.mel)
-
-
 def _updated_tracks(run: SavedRun, new: pd.DataFrame, diff: CollectionDiff, features: CollectionFeatures,
                     settings: SpectralSettings) -> pd.DataFrame:
     """The run's track table in the order of ``new``: carried rows as the run had them (under
@@ -178,7 +179,7 @@ class _Updater:
         except LibraryError as error:
             models, reason = {}, str(error).split(";")[0]
         encodable = bool(models) and self.ok.any()
-        inputs = _model_inputs(self.features, input_name)[self.ok] if encodable else None
+        inputs = model_inputs(self.features, input_name, learnt_from_segments(rows))[self.ok] if encodable else None
         for seed in self.seeds:
             stored = read_npz(workspace.embedding(representation, seed))
             width = stored["embedding"].shape[1]

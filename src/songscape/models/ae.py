@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from songscape.models.nets import mlp, squared_error
+from songscape.models.nets import mlp, per_segment, squared_error
 from songscape.models.neural import NeuralRepresentation
 from songscape.models.training import Batch, Step
 
@@ -18,7 +18,8 @@ class _AutoencoderNet(nn.Module):
 
 
 class Autoencoder(NeuralRepresentation):
-    """MLP autoencoder on standardized features, trained on squared error."""
+    """MLP autoencoder on standardized features, trained on squared error; with segments, on
+    every segment, and a track's code is the mean of its segments' codes."""
 
     kind = "ae"
 
@@ -26,8 +27,9 @@ class Autoencoder(NeuralRepresentation):
         return _AutoencoderNet(self.shape_["X_features"], self.hidden, self.latent_dim)
 
     def _loss(self, module: nn.Module, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
-        reconstruction = squared_error(module.decoder(module.encoder(batch["X"])), batch["X"]).mean()
+        segments = self._rows(batch["X"])
+        reconstruction = squared_error(module.decoder(module.encoder(segments)), segments).mean()
         return {"loss": reconstruction, "reconstruction": reconstruction}
 
     def _encode(self, module: nn.Module, batch: Batch) -> torch.Tensor:
-        return module.encoder(batch["X"])
+        return per_segment(module.encoder(self._rows(batch["X"])), len(batch["X"])).mean(dim=1)

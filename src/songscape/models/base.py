@@ -94,6 +94,16 @@ def as_matrix(X: np.ndarray) -> np.ndarray:
     return values.reshape(len(values), -1)
 
 
+def as_segments(X: np.ndarray) -> np.ndarray:
+    """X as float64 (tracks, segments, features): rows of features are one segment each."""
+    values = np.asarray(X, dtype=np.float64)
+    if values.ndim == 2:
+        return values[:, None, :]
+    if values.ndim != 3:
+        raise ValueError(f"expected (tracks, features) or (tracks, segments, features), got shape {values.shape}")
+    return values
+
+
 SCALINGS = ("dimension", "block")
 
 

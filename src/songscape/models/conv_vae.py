@@ -52,6 +52,7 @@ class ConvVAE(VAE):
     returns the posterior mean; `reconstruct` returns patches in dB, shaped like X."""
 
     kind = "conv-vae"
+    takes_segments = False  # one patch per track
 
     def __init__(self, channels: tuple[int, ...] = (8, 16, 32, 32), hidden: tuple[int, ...] = (256,),
                  epochs: int = 120, patience: int = 15, **kwargs: Any) -> None:

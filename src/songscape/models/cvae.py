@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from songscape.models.base import as_matrix
+from songscape.models.base import as_segments
 from songscape.models.nets import mlp, split_posterior
 from songscape.models.training import Batch
 from songscape.models.vae import VAE
@@ -88,7 +88,7 @@ class CVAE(VAE):
                              f"{self.shape_['categories']}")
         one_hot = np.zeros((len(values), len(index)), dtype=np.float32)
         one_hot[np.arange(len(values)), [index[value] for value in values]] = 1.0
-        return {"X": self._standardize("X", as_matrix(inputs["X"]), fitting),
+        return {"X": self._standardize("X", as_segments(inputs["X"]), fitting),
                 "condition": torch.from_numpy(one_hot)}
 
     def _build_module(self) -> nn.Module:
@@ -96,7 +96,14 @@ class CVAE(VAE):
                         self.latent_dim)
 
     def _posterior(self, module: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        return module.posterior(batch["X"], batch["condition"])
+        segments = self._rows(batch["X"])
+        return module.posterior(segments, _per_row(batch["condition"], len(segments)))
 
     def _decode(self, module: nn.Module, code: torch.Tensor, batch: Batch) -> torch.Tensor:
-        return module.decode(code, batch["condition"])
+        return module.decode(code, _per_row(batch["condition"], len(code)))
+
+
+def _per_row(condition: torch.Tensor, rows: int) -> torch.Tensor:
+    """Each track's one-hot condition repeated for its segments when there is one row per
+    segment (``rows`` a multiple of the tracks), as it is when there is one row per track."""
+    return condition.repeat_interleave(rows // len(condition), dim=0)

@@ -11,8 +11,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from songscape.models.base import as_matrix
-from songscape.models.nets import kl_to_standard_normal, mlp, sample_posterior, split_posterior, squared_error
+from songscape.models.base import as_matrix, as_segments
+from songscape.models.nets import (
+    kl_to_standard_normal,
+    mlp,
+    per_segment,
+    pooled_posterior,
+    sample_posterior,
+    segment_rows,
+    split_posterior,
+    squared_error,
+    track_error,
+)
 from songscape.models.training import Batch, Step
 from songscape.models.vae import BetaVAEObjective
 
@@ -48,17 +58,28 @@ class _MultimodalNet(nn.Module):
         self.encoders = nn.ModuleDict({m: mlp([sizes[m], *hidden, 2 * latent_dim]) for m in MODALITIES})
         self.decoders = nn.ModuleDict({m: mlp([latent_dim, *reversed(hidden), sizes[m]]) for m in MODALITIES})
 
+    def expert(self, batch: Batch, modality: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """One modality's Gaussian expert per track; audio segments give one expert together,
+        the geometric mean of theirs (`pooled_posterior`, tempered), so the number of segments
+        does not set the weight of audio against lyrics."""
+        values = batch[modality]
+        if values.dim() == 2:
+            return split_posterior(self.encoders[modality](values))
+        mean, log_variance = split_posterior(self.encoders[modality](segment_rows(values)))
+        return pooled_posterior(per_segment(mean, len(values)), per_segment(log_variance, len(values)), tempered=True)
+
     def posterior(self, batch: Batch, use: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor]:
         """The fused posterior from the modalities in ``use`` that each row has."""
-        experts = [split_posterior(self.encoders[m](batch[m])) for m in use]
+        experts = [self.expert(batch, m) for m in use]
         present = [batch[f"{m}_mask"] for m in use]
         return product_of_experts([e[0] for e in experts], [e[1] for e in experts], present)
 
 
 class MultimodalVAE(BetaVAEObjective):
-    """MVAE over ``audio`` (n, d_audio) and ``lyrics`` (n, d_lyrics) with ``lyrics_mask`` (n,)
-    saying which rows have lyrics. transform returns the fused posterior mean from whatever
-    each track has.
+    """MVAE over ``audio`` (n, d_audio) or its segments (n, segments, d_audio) and ``lyrics``
+    (n, d_lyrics) with ``lyrics_mask`` (n,) saying which rows have lyrics. transform returns the
+    fused posterior mean from whatever each track has; a track's code is decoded against each
+    of its audio segments.
 
     Each modality's squared error is balanced and then multiplied by its weight
     (``audio_weight``, ``lyrics_weight``). ``balance="mfa"`` (default) divides it by the variance
@@ -106,7 +127,7 @@ class MultimodalVAE(BetaVAEObjective):
         return module.decoders[modality](self._encode(module, batch))
 
     def _tensors(self, inputs: dict[str, Any], fitting: bool) -> Batch:
-        audio = as_matrix(inputs["audio"])
+        audio = as_segments(inputs["audio"])
         n = len(audio)
         if inputs["lyrics"] is None:
             lyrics = np.zeros((n, self.shape_.get("lyrics_features", 1)))
@@ -122,7 +143,8 @@ class MultimodalVAE(BetaVAEObjective):
         audio_tensor = self._standardize("audio", audio, fitting)
         lyrics_tensor = self._standardize("lyrics", lyrics, fitting, rows=mask)
         if fitting:
-            for name, standardized in (("audio", audio_tensor), ("lyrics", lyrics_tensor[torch.from_numpy(mask)])):
+            for name, standardized in (("audio", audio_tensor.flatten(0, 1)),
+                                       ("lyrics", lyrics_tensor[torch.from_numpy(mask)])):
                 self.shape_[f"{name}_divisor"] = (first_eigenvalue(standardized.numpy()) if self.balance == "mfa"
                                                   else float(standardized.shape[1]))
         return {"audio": audio_tensor,
@@ -141,7 +163,8 @@ class MultimodalVAE(BetaVAEObjective):
         weights = {"audio": self.audio_weight, "lyrics": self.lyrics_weight}
         total = code.new_zeros(len(code))
         for m in use:
-            error = squared_error(module.decoders[m](code), batch[m]) / divisors[m]
+            decoded, target = module.decoders[m](code), batch[m]
+            error = (track_error(decoded, target) if target.dim() == 3 else squared_error(decoded, target)) / divisors[m]
             total = total + weights[m] * scale * error * batch[f"{m}_mask"]
         return total
 

@@ -59,3 +59,34 @@ def kl_to_standard_normal(mean: torch.Tensor, log_variance: torch.Tensor) -> tor
 def squared_error(reconstruction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Squared error per row, summed over every feature: shape (n,)."""
     return ((reconstruction - target) ** 2).flatten(1).sum(dim=1)
+
+
+def segment_rows(segments: torch.Tensor) -> torch.Tensor:
+    """(tracks, segments, features) → (tracks · segments, features): one row per segment."""
+    return segments.flatten(0, 1)
+
+
+def per_segment(rows: torch.Tensor, tracks: int) -> torch.Tensor:
+    """The inverse of `segment_rows`: (tracks · segments, k) → (tracks, segments, k)."""
+    return rows.view(tracks, -1, rows.shape[-1])
+
+
+def pooled_posterior(mean: torch.Tensor, log_variance: torch.Tensor,
+                     tempered: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """One Gaussian per track from its segments' posteriors, each (tracks, segments, k): their
+    product (precisions add, the mean is the precision-weighted mean: the posterior of segments
+    that are independent given the track code), or with ``tempered`` their geometric mean (the
+    same mean, the mean precision), so a track counts as one expert whatever its number of
+    segments. One segment gives its own posterior either way."""
+    precision = torch.exp(-log_variance)
+    total = precision.sum(dim=1)
+    pooled_mean = (mean * precision).sum(dim=1) / total
+    if tempered:
+        total = total / mean.shape[1]
+    return pooled_mean, -torch.log(total)
+
+
+def track_error(decoded: torch.Tensor, segments: torch.Tensor) -> torch.Tensor:
+    """Squared error of one decoded row per track against each of its segments, summed over
+    features and averaged over segments: (tracks, features) vs (tracks, segments, features) → (tracks,)."""
+    return ((decoded[:, None, :] - segments) ** 2).sum(dim=2).mean(dim=1)

@@ -14,7 +14,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from songscape.models.base import Representation, Standardizer, as_matrix, check_scaling
+from songscape.models.base import Representation, Standardizer, as_matrix, as_segments, check_scaling
+from songscape.models.nets import segment_rows
 from songscape.models.training import (
     Batch,
     LossFn,
@@ -38,7 +39,13 @@ class NeuralRepresentation(Representation):
     and records in ``shape_`` whatever `_build_module` needs), build the network, give the
     loss of a batch and its deterministic code. Single-input models take ``X``; the
     multimodal and conditional models add named inputs (docs/architecture.md, "Conventions").
+
+    Models that ``take_segments`` read audio as (tracks, segments, features) as well as
+    (tracks, features), which is one segment per track: they learn from every segment and
+    give one code per track from all of its segments (docs/models.md, "Segments").
     """
+
+    takes_segments = True
 
     def __init__(self, latent_dim: int = 8, hidden: tuple[int, ...] = (128, 64),
                  epochs: int = 300, batch_size: int = 64, learning_rate: float = 1e-3,
@@ -77,8 +84,15 @@ class NeuralRepresentation(Representation):
 
     def _tensors(self, inputs: dict[str, Any], fitting: bool) -> Batch:
         """Standardized float32 tensors from the named inputs; fits the scalers and fills
-        ``shape_`` when ``fitting``. The default handles one feature matrix ``X``."""
-        return {"X": self._standardize("X", as_matrix(inputs["X"]), fitting)}
+        ``shape_`` when ``fitting``. The default handles one feature array ``X``: (tracks,
+        segments, features) for models that take segments, else rows of features."""
+        values = as_segments(inputs["X"]) if self.takes_segments else as_matrix(inputs["X"])
+        return {"X": self._standardize("X", values, fitting)}
+
+    def _rows(self, values: torch.Tensor) -> torch.Tensor:
+        """A batch's training rows: one per segment for models that take segments (`segment_rows`),
+        else the batch as it is (log-mel patches)."""
+        return segment_rows(values) if self.takes_segments else values
 
     def _decoded(self, module: nn.Module, batch: Batch) -> torch.Tensor:
         """Decoder output for the code of a batch (standardized units)."""
@@ -91,12 +105,14 @@ class NeuralRepresentation(Representation):
     # ---- shared machinery ----------------------------------------------------------------
     def _standardize(self, name: str, values: np.ndarray, fitting: bool,
                      rows: np.ndarray | None = None) -> torch.Tensor:
-        """Scale ``values`` with the scaler called ``name`` (fitted on ``rows`` when fitting;
-        per dimension or as one block, by the model's ``scaling``)."""
+        """Scale ``values``, rows or (tracks, segments, features), with the scaler called
+        ``name`` (fitted on the segments of ``rows`` when fitting; per dimension or as one block,
+        by the model's ``scaling``)."""
         if fitting:
             by_dimension = self.scaling == "dimension"
-            self.scalers_[name] = Standardizer().fit(values if rows is None else values[rows], by_dimension)
-            self.shape_[f"{name}_features"] = values.shape[1]
+            fitted = values if rows is None else values[rows]
+            self.scalers_[name] = Standardizer().fit(fitted.reshape(-1, values.shape[-1]), by_dimension)
+            self.shape_[f"{name}_features"] = values.shape[-1]
         return torch.from_numpy(self.scalers_[name].transform(values))
 
     def training_settings(self, **changes: Any) -> TrainingSettings:
@@ -119,7 +135,7 @@ class NeuralRepresentation(Representation):
         return train(module, loss, data, self.training_settings(**changes), generator)
 
     def fit(self, X: np.ndarray) -> NeuralRepresentation:
-        """Learn from X of shape (n_samples, n_features)."""
+        """Learn from X of shape (n_samples, n_features), or (tracks, segments, features)."""
         return self._fit({"X": X})
 
     def _fitted_module(self) -> nn.Module:
@@ -140,11 +156,13 @@ class NeuralRepresentation(Representation):
         return self._map_batches(inputs, self._encode)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        """The code of X: shape (n_samples, latent_dim)."""
+        """The code of X: shape (n_samples, latent_dim); one code per track from all of its
+        segments when X has them."""
         return self._transform({"X": X})
 
     def reconstruct(self, X: np.ndarray) -> np.ndarray:
-        """Decoder output for the code of X, in the units and shape of X."""
+        """Decoder output for the code of X, in the units and shape of one row of X (of one
+        segment when X has segments)."""
         decoded = self._map_batches({"X": X}, self._decoded)
         return self._input_units(decoded)
 

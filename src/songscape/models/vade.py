@@ -12,7 +12,7 @@ from sklearn.mixture import GaussianMixture
 from torch import nn
 
 from songscape.cluster.algorithms import choose_k
-from songscape.models.nets import mlp, sample_posterior, split_posterior, squared_error
+from songscape.models.nets import mlp, per_segment, pooled_posterior, sample_posterior, split_posterior, track_error
 from songscape.models.neural import NeuralRepresentation
 from songscape.models.training import Batch, Step, mean_loss, seed_everything
 
@@ -95,6 +95,8 @@ class VaDE(NeuralRepresentation):
     the choice never looks at labels. ``covariance_type`` "full" (default; Cholesky-factored)
     or "diag" (the original VaDE) sets the components' covariances.
     transform returns the posterior mean; `predict` the most probable mixture component of it.
+    With segments, the mixture sits on the track codes: a track's posterior is the product of
+    its segments' (`pooled_posterior`) and one draw of it is decoded against every segment.
     """
 
     kind = "vade"
@@ -121,23 +123,30 @@ class VaDE(NeuralRepresentation):
                         self.shape_["n_components"], self.covariance_type)
 
     def _pretrain_loss(self, module: nn.Module, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
-        reconstruction = squared_error(module.decoder(module.posterior(batch["X"])[0]), batch["X"]).mean()
+        reconstruction = track_error(module.decoder(self._track_posterior(module, batch)[0]), batch["X"]).mean()
         return {"loss": reconstruction}
 
+    def _track_posterior(self, module: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each track's posterior: the product of its segments' (`pooled_posterior`)."""
+        tracks = len(batch["X"])
+        mean, log_variance = module.posterior(self._rows(batch["X"]))
+        return pooled_posterior(per_segment(mean, tracks), per_segment(log_variance, tracks))
+
     def _loss(self, module: nn.Module, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
-        """Squared error + KL(q(z, c | x) ‖ p(z, c)), with q(c | x) = p(c | z) at a sampled z."""
-        mean, log_variance = module.posterior(batch["X"])
+        """Squared error + KL(q(z, c | x) ‖ p(z, c)), with q(c | x) = p(c | z) at a sampled z of
+        the track; per segment (the segments' errors are averaged, the KL divided by their count)."""
+        mean, log_variance = self._track_posterior(module, batch)
         code = sample_posterior(mean, log_variance)
-        reconstruction = squared_error(module.decoder(code), batch["X"]).mean()
+        reconstruction = track_error(module.decoder(code), batch["X"]).mean()
         responsibility = torch.softmax(module.prior.expected_log_joint(code), dim=1)
         expected_log_prior = module.prior.expected_log_joint(mean, log_variance)
         entropy = 0.5 * (math.log(2 * math.pi) + 1.0 + log_variance).sum(dim=1)  # of q(z | x)
         kl = ((responsibility * (torch.log(responsibility + 1e-10) - expected_log_prior)).sum(dim=1)
-              - entropy).mean()
+              - entropy).mean() / batch["X"].shape[1]
         return {"loss": reconstruction + kl, "reconstruction": reconstruction, "kl": kl}
 
     def _encode(self, module: nn.Module, batch: Batch) -> torch.Tensor:
-        return module.posterior(batch["X"])[0]
+        return self._track_posterior(module, batch)[0]
 
     def _decoded(self, module: nn.Module, batch: Batch) -> torch.Tensor:
         return module.decoder(self._encode(module, batch))
@@ -157,7 +166,7 @@ class VaDE(NeuralRepresentation):
         history = [{"phase": "pretrain", **row} for row in self._train(
             pretrained, self._pretrain_loss, data, generator, epochs=self.pretrain_epochs)]
         with torch.no_grad():
-            codes = pretrained.posterior(data["X"])[0].numpy().astype(np.float64)
+            codes = self._track_posterior(pretrained, data)[0].numpy().astype(np.float64)
         self.shape_["n_components"] = self._choose_components(codes)
         best_loss, best_restart = float("inf"), None
         for restart in range(self.n_init):

@@ -9,7 +9,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from songscape.models.nets import kl_to_standard_normal, mlp, sample_posterior, split_posterior, squared_error
+from songscape.models.nets import (
+    kl_to_standard_normal,
+    mlp,
+    per_segment,
+    pooled_posterior,
+    sample_posterior,
+    split_posterior,
+    squared_error,
+)
 from songscape.models.neural import NeuralRepresentation
 from songscape.models.training import Batch, Step, TrainingSettings, iterate_batches
 
@@ -64,7 +72,8 @@ class BetaVAEObjective(NeuralRepresentation):
 class VAE(BetaVAEObjective):
     """Gaussian MLP VAE trained on squared error (summed over features) with the β objective of
     `BetaVAEObjective`; transform returns the posterior mean, `latent_traversal` sweeps one
-    latent dimension through the decoder."""
+    latent dimension through the decoder. With segments, every segment is a training row and a
+    track's code is the mean of the product of its segments' posteriors (`pooled_posterior`)."""
 
     kind = "vae"
 
@@ -73,21 +82,25 @@ class VAE(BetaVAEObjective):
         return _VAENet(self.shape_["X_features"], self.hidden, self.latent_dim)
 
     def _posterior(self, module: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        return module.posterior(batch["X"])
+        """The posterior of every segment: one row per segment (`segment_rows`)."""
+        return module.posterior(self._rows(batch["X"]))
 
     def _decode(self, module: nn.Module, code: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Decoder output for codes: one per segment or one per track."""
         return module.decode(code)
 
     def _loss(self, module: nn.Module, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
         mean, log_variance = self._posterior(module, batch)
         decoded = self._decode(module, sample_posterior(mean, log_variance), batch)
-        reconstruction = squared_error(decoded, batch["X"]).mean()
+        reconstruction = squared_error(decoded, self._rows(batch["X"])).mean()
         kl = kl_to_standard_normal(mean, log_variance).mean()
         return {"loss": self._objective(reconstruction, kl, step),
                 "reconstruction": reconstruction, "kl": kl}
 
     def _encode(self, module: nn.Module, batch: Batch) -> torch.Tensor:
-        return self._posterior(module, batch)[0]
+        tracks = len(batch["X"])
+        mean, log_variance = self._posterior(module, batch)
+        return pooled_posterior(per_segment(mean, tracks), per_segment(log_variance, tracks))[0]
 
     def _decoded(self, module: nn.Module, batch: Batch) -> torch.Tensor:
         return self._decode(module, self._encode(module, batch), batch)
