@@ -33,7 +33,7 @@ from songscape.experiment import run_experiment
 from songscape.report.tables import best_result
 from songscape.workspace import Workspace
 
-VAE_FAMILY = {"vae", "cvae", "conv-vae", "mvae", "vade"}
+VAE_FAMILY = {"vae", "cvae", "conv-vae", "mvae", "vade", "group-vae"}
 BASELINES = {"raw", "pca"}
 SAME_INPUT = {"multimodal": "hybrid"}  # the multimodal VAE reads audio and lyrics: the hybrid block
 BASELINE_INPUTS = ("audio", "pretrained", "hybrid", "lyrics")

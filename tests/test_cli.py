@@ -22,7 +22,8 @@ def test_demo_end_to_end_then_reuse(tmp_path: Path) -> None:
     first = runner.invoke(app, arguments)
     assert first.exit_code == 0, first.output
     results = pd.read_csv(workspace / "results.csv")
-    assert len(results) == 5 * 1 * 2  # representations × algorithms × seeds
+    # representations × algorithms × seeds, and the consensus of the two neural models (ae, vae) over the seeds
+    assert len(results) == 5 * 1 * 2 + 2 * 2
     for column in ("silhouette", "calinski_harabasz", "nmi_style", "ari_language", "purity_style",
                    "accuracy_language", "noise_fraction", "coverage", "supervised_leak"):
         assert column in results.columns
@@ -118,6 +119,8 @@ def test_every_preset_end_to_end(preset_name: str, tiny_corpus: Path, tmp_path: 
     config = preset(preset_name)
     expected = {(r.name, c.name) for r in config.representations for c in config.clusterers}
     expected |= {(r.name, "posterior") for r in config.representations if r.kind == "vade"}
+    neural = {r.name for r in config.representations if r.kind not in ("raw", "pca")}
+    expected |= {(name, f"consensus-{algorithm}") for name, algorithm in expected if name in neural}
     assert set(zip(results["representation"], results["algorithm"])) == expected
     assert (results.groupby(["representation", "algorithm"]).size() == 2).all()
     for column in ("silhouette_common", "stability", "degenerate", "nmi_style"):

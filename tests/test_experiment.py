@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from songscape.cluster.consensus import consensus_stability
 from songscape.collection import load_collection
 from songscape.config import ConfigError, validate_config
 from songscape.experiment import MODEL_POSTERIOR, PipelineError, run_experiment
@@ -107,3 +109,20 @@ def test_a_saved_model_that_cannot_be_loaded_is_trained_again(tiny_corpus: Path,
     second = run_experiment(config, collection, workspace, log=messages.append)
     assert second.models_trained == 1 and any("cannot be loaded" in m for m in messages)
     assert second.results["nmi_style"].equals(first.results["nmi_style"])
+
+
+def test_neural_latents_are_also_clustered_by_consensus_over_the_seeds(tiny_corpus: Path, tmp_path: Path) -> None:
+    collection = load_collection(tiny_corpus.parent, tiny_corpus, label_columns=["style", "language"])
+    config = _config([{"name": "pca", "kind": "pca", "params": {"n_components": 3}},
+                      {"name": "vae", "kind": "vae", "params": SMALL}]).model_copy(update={"seeds": [0, 1, 2]})
+    outcome = run_experiment(config, collection, Workspace(tmp_path), log=lambda message: None)
+    algorithms = outcome.results.groupby("representation")["algorithm"].unique()
+    assert set(algorithms["pca"]) == {"kmeans"}  # deterministic input: nothing to agree on
+    assert set(algorithms["vae"]) == {"kmeans", "consensus-kmeans"}
+    agreed = pd.read_parquet(outcome.workspace.labels("vae", "consensus-kmeans"))
+    assert (agreed["seed_0"] == agreed["seed_1"]).all() and (agreed["seed_0"] == agreed["seed_2"]).all()
+    per_seed = pd.read_parquet(outcome.workspace.labels("vae", "kmeans"))
+    rows = outcome.results[outcome.results["algorithm"] == "consensus-kmeans"].set_index("seed")
+    expected = consensus_stability([per_seed[f"seed_{seed}"].to_numpy() for seed in (0, 1, 2)], 3)
+    assert np.allclose(rows["stability"], expected)
+    assert rows["agreement"].notna().tolist() == [True, False, False]  # one clustering, counted once

@@ -236,6 +236,8 @@ def _hard() -> dict[str, Any]:
             {"name": "hybrid-vae", "kind": "vae", "input": "hybrid", "params": {"latent_dim": 16}},
             {"name": "mvae", "kind": "mvae", "input": "multimodal", "params": {"latent_dim": 16}},
             {"name": "vade", "kind": "vade", "params": {"latent_dim": 8}},
+            {"name": "group-vae", "kind": "group-vae", "params": {"latent_dim": 8}},
+            {"name": "group-vae-pretrained", "kind": "group-vae", "input": "pretrained", "params": {"latent_dim": 8}},
         ],
         "clusterers": [{"name": "kmeans"}, {"name": "spectral"}],
     }

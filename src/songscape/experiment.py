@@ -19,11 +19,13 @@ from songscape.audio.extract import cached_audio_features, track_descriptors
 from songscape.audio.plan import AudioPlan
 from songscape.audio.tagging import CollectionTags
 from songscape.cluster.algorithms import Clustering, ClusteringError, cluster
+from songscape.cluster.consensus import CONSENSUS_PREFIX, consensus_labels, consensus_stability
 from songscape.cluster.metrics import NOISE, agreement, evaluate, stability
 from songscape.collection import Collection
 from songscape.config import RepresentationSpec, RunConfig
 from songscape.models import REPRESENTATIONS, Representation, load_representation
 from songscape.models.base import CONFIG_FILE, Standardizer, as_matrix
+from songscape.models.neural import NeuralRepresentation
 from songscape.rows import RowView
 from songscape.runners import runner_for
 from songscape.text.embed import cached_lyrics_features
@@ -32,6 +34,7 @@ from songscape.workspace import Workspace, content_key, write_csv, write_npz, wr
 
 Log = Callable[[str], None]
 Labelings = dict[tuple[str, str, int], np.ndarray]  # cluster labels by (representation, algorithm, seed)
+SEGMENTS_SUFFIX = "-segments"  # ends the input key of models that learnt from segments
 MIN_TRACKS = 3  # fewer cannot be clustered into two or more groups and scored
 _MISSING_INPUT = {"multimodal": "no track has both audio and lyrics", "mel": "no audio", "pretrained": "no audio"}
 
@@ -61,7 +64,7 @@ class InputBlock:
 
     def input_key(self, segments: bool) -> str:
         """The key of what a model reads from this block: per segment or per track."""
-        return f"{self.key}-segments" if segments and self.segments else self.key
+        return f"{self.key}{SEGMENTS_SUFFIX}" if segments and self.segments else self.key
 
 
 def reads_segments(spec: RepresentationSpec) -> bool:
@@ -300,18 +303,42 @@ def _clusterings(model: Representation, inputs: dict[str, np.ndarray], covered: 
     return clusterings
 
 
+@dataclass
+class _SeedFit:
+    """One seed's model of a representation: its embedding of the analysed tracks and how it
+    was obtained."""
+
+    embedding: np.ndarray
+    reused: bool
+    model_dir: str
+    fit_seconds: float
+
+
 def _run_representation(spec: RepresentationSpec, block: InputBlock, tracks: pd.DataFrame,
                         common: np.ndarray, ok: np.ndarray, config: RunConfig, scoring: _Scoring,
                         workspace: Workspace, counts: dict[str, int], log: Log,
                         ) -> tuple[list[dict], list[dict], Labelings]:
-    """Fit, embed, cluster and score one representation over every seed; write its labels and
-    embeddings. Returns result rows, k-selection rows, and its labelings by (representation,
-    algorithm, seed) unless it is conditioned on a scored label (they stay out of `agreement`)."""
+    """Fit, embed, cluster and score one representation over every seed, and, for neural
+    models with two seeds or more, the consensus of each clusterer over the seeds (`_consensus`);
+    write its labels and embeddings. Returns result rows, k-selection rows, and its labelings by
+    (representation, algorithm, seed) unless it is conditioned on a scored label (they stay out of
+    `agreement`); a consensus enters them once, under the first seed."""
     usable = block.usable[ok]  # rows of the analysed tracks that this input covers
     inputs = _model_inputs(spec, block, tracks)
     leak = spec.condition is not None and spec.condition in scoring.truth
-    rows, k_rows = [], []
+    fixed = {"representation": spec.name, "kind": spec.kind, "input": spec.input,
+             "segments": reads_segments(spec) and bool(block.segments), "n_tracks": int(usable.sum()),
+             "conditioned_on": spec.condition or "", "supervised_leak": leak}
+    rows, k_rows, fits = [], [], {}
     labels_by_algorithm: dict[str, dict[str, np.ndarray]] = {}
+
+    def add_row(algorithm: str, seed: int, labels: np.ndarray, cluster_seconds: float) -> None:
+        fit = fits[seed]
+        rows.append({**fixed, "algorithm": algorithm, "seed": seed, "model_reused": fit.reused,
+                     "model_dir": fit.model_dir, "fit_seconds": fit.fit_seconds, "cluster_seconds": cluster_seconds,
+                     **evaluate(fit.embedding, labels, scoring.truth, seed, common_space=common)})
+        labels_by_algorithm.setdefault(algorithm, {})[f"seed_{seed}"] = labels
+
     for seed in config.seeds:
         model, fit_seconds, was_reused, model_dir = _fitted_model(spec, seed, block, inputs,
                                                                   config, workspace, log)
@@ -319,6 +346,7 @@ def _run_representation(spec: RepresentationSpec, block: InputBlock, tracks: pd.
         covered = model.transform(**inputs)
         embedding = np.zeros((len(usable), covered.shape[1]), dtype=np.float32)
         embedding[usable] = covered
+        fits[seed] = _SeedFit(embedding, was_reused, model_dir.name, fit_seconds)
         write_npz(workspace.embedding(spec.name, seed), track_id=scoring.track_ids,
                   embedding=np.where(usable[:, None], embedding, np.nan))
         for algorithm, clustering, cluster_seconds in _clusterings(model, inputs, covered, config,
@@ -327,28 +355,38 @@ def _run_representation(spec: RepresentationSpec, block: InputBlock, tracks: pd.
             labels[usable] = clustering.labels
             if clustering.rule:
                 write_npz(workspace.cluster_rule(spec.name, algorithm, seed), **clustering.rule)
-            labels_by_algorithm.setdefault(algorithm, {})[f"seed_{seed}"] = labels
             k_rows += [{"representation": spec.name, "algorithm": algorithm, "seed": seed,
                         "criterion": clustering.criterion, "k": k, "score": score}
                        for k, score in clustering.curve.items()]
-            rows.append({"representation": spec.name, "kind": spec.kind, "input": spec.input,
-                         "segments": reads_segments(spec) and bool(block.segments),
-                         "algorithm": algorithm, "seed": seed, "n_tracks": int(usable.sum()),
-                         "conditioned_on": spec.condition or "", "supervised_leak": leak,
-                         "model_reused": was_reused, "model_dir": model_dir.name, "fit_seconds": fit_seconds,
-                         "cluster_seconds": cluster_seconds,
-                         **evaluate(embedding, labels, scoring.truth, seed, common_space=common)})
+            add_row(algorithm, seed, labels, cluster_seconds)
+    seed_stability = {algorithm: stability(list(columns.values())) for algorithm, columns in labels_by_algorithm.items()}
+    if issubclass(REPRESENTATIONS[spec.kind], NeuralRepresentation) and len(config.seeds) > 1:
+        for algorithm, columns in list(labels_by_algorithm.items()):
+            started = time.perf_counter()
+            agreed, seed_stability[CONSENSUS_PREFIX + algorithm] = _consensus(list(columns.values()), usable,
+                                                                              config.n_clusters)
+            for seed in config.seeds:
+                add_row(CONSENSUS_PREFIX + algorithm, seed, agreed, time.perf_counter() - started)
     for algorithm, columns in labels_by_algorithm.items():
         write_parquet(pd.DataFrame({"track_id": scoring.track_ids, **columns}),
                       workspace.labels(spec.name, algorithm))
-        seed_agreement = stability(list(columns.values()))
-        for row in rows:
-            if row["algorithm"] == algorithm:
-                row["stability"] = seed_agreement
+    for row in rows:
+        row["stability"] = seed_stability[row["algorithm"]]
+    first = f"seed_{config.seeds[0]}"
     labelings = {} if leak else {(spec.name, algorithm, int(seed.removeprefix("seed_"))): labels
                                  for algorithm, columns in labels_by_algorithm.items()
-                                 for seed, labels in columns.items()}
+                                 for seed, labels in columns.items()
+                                 if seed == first or not algorithm.startswith(CONSENSUS_PREFIX)}
     return rows, k_rows, labelings
+
+
+def _consensus(labelings: list[np.ndarray], usable: np.ndarray, n_clusters: int | None) -> tuple[np.ndarray, float]:
+    """The consensus of one clusterer's labelings over the seeds on the ``usable`` tracks (the
+    others noise), and its stability: the consensus of one half of the seeds against the other's."""
+    covered = [labels[usable] for labels in labelings]
+    agreed = np.full(len(usable), NOISE, dtype=np.int64)
+    agreed[usable] = consensus_labels(covered, n_clusters)
+    return agreed, consensus_stability(covered, n_clusters)
 
 
 def _with_agreement(results: pd.DataFrame, labelings: Labelings) -> pd.DataFrame:

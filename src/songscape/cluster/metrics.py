@@ -77,23 +77,30 @@ def external_metrics(labels: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     }
 
 
-def agreement(labelings: dict[Hashable, np.ndarray]) -> dict[Hashable, float]:
-    """For each labeling, its mean NMI (arithmetic normalisation, noise a group of its own)
-    with every other labeling: how much it agrees with the rest of the run, the label-free
-    consensus score of Strehl & Ghosh (2002). NaN with fewer than two labelings."""
+def agreement_matrix(labelings: dict[Hashable, np.ndarray]) -> tuple[list[Hashable], np.ndarray]:
+    """The keys of ``labelings`` and the NMI (arithmetic normalisation, noise a group of its
+    own) of every pair of them: a symmetric matrix with ones on its diagonal."""
     keys = list(labelings)
     codes, entropies = [], []
     for key in keys:
         _, code = np.unique(np.asarray(labelings[key]), return_inverse=True)
         codes.append(code.astype(np.int64))
         entropies.append(_entropy(np.bincount(code)))
-    totals = np.zeros(len(keys))
+    matrix = np.eye(len(keys))
     for i, j in combinations(range(len(keys)), 2):
-        score = _nmi(codes[i], codes[j], entropies[i], entropies[j])
-        totals[i] += score
-        totals[j] += score
-    count = max(len(keys) - 1, 1)
-    return {key: float(totals[i] / count) if len(keys) > 1 else float("nan") for i, key in enumerate(keys)}
+        matrix[i, j] = matrix[j, i] = _nmi(codes[i], codes[j], entropies[i], entropies[j])
+    return keys, matrix
+
+
+def agreement(labelings: dict[Hashable, np.ndarray]) -> dict[Hashable, float]:
+    """For each labeling, its mean NMI with every other labeling: how much it agrees with the
+    rest of the run, the label-free consensus score of Strehl & Ghosh (2002). NaN with fewer
+    than two labelings."""
+    keys, matrix = agreement_matrix(labelings)
+    if len(keys) < 2:
+        return {key: float("nan") for key in keys}
+    totals = matrix.sum(axis=1) - 1.0
+    return {key: float(totals[i] / (len(keys) - 1)) for i, key in enumerate(keys)}
 
 
 def _entropy(counts: np.ndarray) -> float:

@@ -104,12 +104,12 @@ class NeuralRepresentation(Representation):
 
     # ---- shared machinery ----------------------------------------------------------------
     def _standardize(self, name: str, values: np.ndarray, fitting: bool,
-                     rows: np.ndarray | None = None) -> torch.Tensor:
+                     rows: np.ndarray | None = None, scaling: str | None = None) -> torch.Tensor:
         """Scale ``values``, rows or (tracks, segments, features), with the scaler called
         ``name`` (fitted on the segments of ``rows`` when fitting; per dimension or as one block,
-        by the model's ``scaling``)."""
+        by ``scaling``, default the model's)."""
         if fitting:
-            by_dimension = self.scaling == "dimension"
+            by_dimension = (scaling or self.scaling) == "dimension"
             fitted = values if rows is None else values[rows]
             self.scalers_[name] = Standardizer().fit(fitted.reshape(-1, values.shape[-1]), by_dimension)
             self.shape_[f"{name}_features"] = values.shape[-1]

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from songscape.audio.extract import MEL_FILE, META_FILE, STATS_FILE
+from songscape.audio.extract import MEL_FILE, META_FILE, SEGMENT_STATS_FILE, STATS_FILE
+from songscape.experiment import SEGMENTS_SUFFIX
 from songscape.models import load_representation
 from songscape.models.base import CONFIG_FILE
 from songscape.report.figures import (
@@ -132,17 +133,17 @@ def k_selection(workspace: Workspace) -> list[Figure]:
 
 
 def _model_input(workspace: Workspace, directory: Path) -> tuple[np.ndarray, list[str], np.ndarray] | None:
-    """The saved feature array a model was trained on (log-mel patches or statistics), the
-    statistics' names and the array's track ids; None when it is not a saved audio block
-    (lyrics, feature tables)."""
+    """The saved feature array a model was trained on (log-mel patches, statistics or their
+    segments), the statistics' names and the array's track ids; None when it is not a saved
+    audio block (lyrics, network embeddings, feature tables)."""
     key = json.loads((directory / CONFIG_FILE).read_text())["metadata"].get("input", "")
-    is_mel = key.startswith("mel-audio-")
-    folder = workspace.root / "features" / key.removeprefix("mel-")
+    is_mel, is_segments = key.startswith("mel-audio-"), key.endswith(SEGMENTS_SUFFIX)
+    folder = workspace.root / "features" / key.removeprefix("mel-").removesuffix(SEGMENTS_SUFFIX)
     if not folder.name.startswith("audio-") or not folder.is_dir():
         return None
     meta = read_npz(folder / META_FILE)
-    return (np.load(folder / (MEL_FILE if is_mel else STATS_FILE), mmap_mode="r"), [str(n) for n in meta["names"]],
-            meta["track_id"].astype(str))
+    array = MEL_FILE if is_mel else SEGMENT_STATS_FILE if is_segments else STATS_FILE
+    return np.load(folder / array, mmap_mode="r"), [str(n) for n in meta["names"]], meta["track_id"].astype(str)
 
 
 def model_figures(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFrame) -> list[Figure]:
@@ -161,10 +162,11 @@ def model_figures(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFr
         rows = np.flatnonzero(np.isin(track_ids, analysed_ids))
         features = np.asarray(values)[rows]
         model = load_representation(directory)
-        if features.ndim == 3 and hasattr(model, "reconstruct"):
+        patches = features.ndim == 3 and not getattr(model, "takes_segments", False)
+        if patches and hasattr(model, "reconstruct"):
             figures.append(_reconstructions(workspace, results, by_id.loc[track_ids[rows]], name, model, features))
         if hasattr(model, "latent_traversal") and getattr(model, "kind", "") != "cvae":
-            figures.append(_traversals(workspace, name, model, features, None if features.ndim == 3 else names))
+            figures.append(_traversals(workspace, name, model, features, None if patches else names))
     return figures
 
 
