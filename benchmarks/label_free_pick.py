@@ -18,9 +18,15 @@ consensus over seeds counts once):
 - ``by-representation``: the other representations' mean NMIs, each representation one vote;
 - ``by-input``: each input one vote (the mean over its representations' clusterings), the
   labeling's own representation left out;
+- ``input-balanced``: each input one vote (the mean NMI with its clusterings), nothing left out
+  but the labeling itself: ``agreement`` when every result reads one input;
 - ``other-inputs``: as ``by-input`` with the labeling's whole input left out (all inputs when
   there is only one);
-- ``agreement-x-stability``: ``agreement`` times the result's stability over seeds.
+- ``agreement-x-stability``: ``agreement`` times the result's stability over seeds;
+- ``songscape``: the rule runs now use (`songscape.cluster.metrics.agreement` with the inputs):
+  ``by-input`` when the results read two inputs or more, ``agreement`` when they read one
+  (with one input there is nothing to balance, and ``by-input`` would leave each result
+  compared only with the other representations).
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from songscape.cluster.consensus import CONSENSUS_PREFIX
-from songscape.cluster.metrics import agreement_matrix
+from songscape.cluster.metrics import agreement, agreement_matrix
 from songscape.workspace import Workspace
 
 Key = tuple[str, str, int]  # (representation, algorithm, seed)
@@ -66,9 +72,10 @@ def _voted(keys: list[Key], matrix: np.ndarray, voter: Callable[[Key], str],
     return scores
 
 
-def rule_scores(keys: list[Key], matrix: np.ndarray, inputs: dict[str, str],
-                stability: dict[tuple[str, str], float]) -> dict[str, np.ndarray]:
-    """Every rule's score of every labeling."""
+def rule_scores(labelings: dict[Key, np.ndarray], inputs: dict[str, str],
+                stability: dict[tuple[str, str], float]) -> tuple[list[Key], dict[str, np.ndarray]]:
+    """The labelings' keys and every rule's score of every labeling."""
+    keys, matrix = agreement_matrix(labelings)
     def same_representation(key: Key, other: Key) -> bool:
         return key[0] == other[0]
 
@@ -76,13 +83,16 @@ def rule_scores(keys: list[Key], matrix: np.ndarray, inputs: dict[str, str],
         return inputs[key[0]] == inputs[other[0]] and len(set(inputs.values())) > 1
 
     plain = _voted(keys, matrix, lambda other: f"{other}", lambda key, other: False)
-    return {
+    chosen = agreement(labelings, {key: inputs[key[0]] for key in keys})
+    return keys, {
         "agreement": plain,
         "by-representation": _voted(keys, matrix, lambda other: other[0], same_representation),
         "by-input": _voted(keys, matrix, lambda other: inputs[other[0]], same_representation),
+        "input-balanced": _voted(keys, matrix, lambda other: inputs[other[0]], lambda key, other: False),
         "other-inputs": _voted(keys, matrix, lambda other: inputs[other[0]],
                                lambda key, other: same_representation(key, other) or same_input(key, other)),
         "agreement-x-stability": plain * np.array([np.nan_to_num(stability[key[:2]], nan=1.0) for key in keys]),
+        "songscape": np.array([chosen[key] for key in keys]),
     }
 
 
@@ -95,10 +105,9 @@ def evaluate_run(folder: Path, label: str) -> pd.DataFrame:
     nmi = fair.groupby(["representation", "algorithm"], sort=False)[column].mean()
     stability = fair.groupby(["representation", "algorithm"], sort=False)["stability"].mean().to_dict()
     inputs = dict(zip(fair["representation"], fair["input"]))
-    labelings = run_labelings(workspace, results)
-    keys, matrix = agreement_matrix(labelings)
+    keys, scores_by_rule = rule_scores(run_labelings(workspace, results), inputs, stability)
     rows = []
-    for rule, scores in rule_scores(keys, matrix, inputs, stability).items():
+    for rule, scores in scores_by_rule.items():
         per_result = pd.Series(scores, index=pd.MultiIndex.from_tuples(keys)).groupby(level=[0, 1], sort=False).mean()
         pick = per_result.idxmax()
         rows.append({"run": folder.name, "rule": rule, "pick": f"{pick[0]} + {pick[1]}", "nmi": nmi[pick],

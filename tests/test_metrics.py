@@ -119,3 +119,25 @@ def test_agreement_is_mean_nmi_with_every_other_labeling() -> None:
         assert scores[name] == pytest.approx(expected, abs=1e-12)
     assert scores["a"] > scores["b"] and scores["one cluster"] == 0.0
     assert np.isnan(agreement({"alone": labelings["a"]})["alone"])
+
+
+def test_agreement_by_input_lets_no_input_outvote_a_lone_better_one() -> None:
+    rng = np.random.default_rng(1)
+    truth = np.repeat(np.arange(4), 50)
+    shared_bias = rng.integers(0, 4, 200)  # what four representations of one input all find
+
+    def near(labels: np.ndarray, seed: int) -> np.ndarray:
+        noisy = labels.copy()
+        moved = np.random.default_rng(seed).choice(200, 20, replace=False)
+        noisy[moved] = (noisy[moved] + 1) % 4
+        return noisy
+
+    labelings = {(f"stats-{i}", "kmeans", 0): near(shared_bias, i) for i in range(4)}
+    labelings[("lone", "kmeans", 0)] = near(truth, 10)  # the one representation of another input
+    labelings[("lyrics", "kmeans", 0)] = near(truth, 11)  # a third input sees the same as the lone one
+    inputs = {key: "audio" if key[0].startswith("stats") else key[0] for key in labelings}
+    plain, by_input = agreement(labelings), agreement(labelings, inputs)
+    assert max(plain, key=plain.get)[0].startswith("stats")  # four voices of one input win
+    assert max(by_input, key=by_input.get)[0] in ("lone", "lyrics")  # one voice per input
+    one_input = {key: "audio" for key in labelings}
+    assert agreement(labelings, one_input) == pytest.approx(plain)  # nothing to balance

@@ -391,11 +391,13 @@ def _consensus(labelings: list[np.ndarray], usable: np.ndarray, n_clusters: int 
 
 def _with_agreement(results: pd.DataFrame, labelings: Labelings) -> pd.DataFrame:
     """``results`` with an ``agreement`` column: each (representation, algorithm, seed)
-    labeling's mean NMI with every other labeling in ``labelings`` (see `agreement`); NaN for
-    results left out of them (conditioned on a scored label)."""
+    labeling's agreement with the other labelings in ``labelings``, each input one vote when the
+    run has several (see `agreement`); NaN for results left out of them (conditioned on a scored
+    label)."""
     if results.empty:
         return results
-    scores = agreement(labelings)
+    input_of = dict(zip(results["representation"], results["input"]))
+    scores = agreement(labelings, {key: input_of[key[0]] for key in labelings})
     keys = zip(results["representation"], results["algorithm"], results["seed"].astype(int))
     return results.assign(agreement=[scores.get(key, np.nan) for key in keys])
 

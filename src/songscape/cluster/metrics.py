@@ -92,15 +92,28 @@ def agreement_matrix(labelings: dict[Hashable, np.ndarray]) -> tuple[list[Hashab
     return keys, matrix
 
 
-def agreement(labelings: dict[Hashable, np.ndarray]) -> dict[Hashable, float]:
-    """For each labeling, its mean NMI with every other labeling: how much it agrees with the
-    rest of the run, the label-free consensus score of Strehl & Ghosh (2002). NaN with fewer
-    than two labelings."""
+def agreement(labelings: dict[Hashable, np.ndarray],
+              inputs: dict[Hashable, str] | None = None) -> dict[Hashable, float]:
+    """For each labeling, how much the run's other clusterings agree with it (NMI).
+
+    Without ``inputs``, or when they name one input only: its mean NMI with every other
+    labeling, the label-free consensus score of Strehl & Ghosh (2002). With ``inputs`` (the
+    input each labeling's representation read, by labeling key; keys are (representation, …)
+    tuples) naming two or more: each input is one vote, the mean NMI with that input's
+    clusterings, and the labeling's own representation is left out, so many representations of
+    one input cannot outvote a lone better one, nor a representation vote for itself. NaN where
+    nothing is left to compare with."""
     keys, matrix = agreement_matrix(labelings)
-    if len(keys) < 2:
-        return {key: float("nan") for key in keys}
-    totals = matrix.sum(axis=1) - 1.0
-    return {key: float(totals[i] / (len(keys) - 1)) for i, key in enumerate(keys)}
+    balanced = inputs is not None and len(set(inputs.values())) > 1
+    scores = {}
+    for i, key in enumerate(keys):
+        votes: dict[str, list[float]] = {}
+        for j, other in enumerate(keys):
+            if i == j or (balanced and other[0] == key[0]):
+                continue
+            votes.setdefault(inputs[other] if balanced else "all", []).append(matrix[i, j])
+        scores[key] = float(np.mean([np.mean(v) for v in votes.values()])) if votes else float("nan")
+    return scores
 
 
 def _entropy(counts: np.ndarray) -> float:

@@ -46,8 +46,8 @@ def _ranking_metric(results: pd.DataFrame) -> str:
 
 def ranked_results(results: pd.DataFrame) -> list[tuple[str, str]]:
     """(representation, algorithm) pairs, best first, chosen without labels: by mean
-    ``agreement`` (how well its clusters agree with every other clustering of the run, over
-    seeds), then by common-space silhouette for runs written before that column existed.
+    ``agreement`` (how well its clusters agree with the run's other clusterings, over seeds;
+    each input one vote when there are several), then by common-space silhouette for runs written before that column existed.
     Results conditioned on a scored label come last."""
     grouped = results.assign(leak=_leaked(results)).groupby(["representation", "algorithm"], sort=False)
     score = grouped[_ranking_metric(results)].mean().fillna(-np.inf) - np.where(grouped["leak"].any(), np.inf, 0.0)
@@ -63,7 +63,7 @@ def choice_note(results: pd.DataFrame, label_columns: list[str]) -> str:
     """One sentence on how the best result was chosen and, where labels exist, how it scores
     against the result that the first label would have chosen."""
     representation, algorithm = best_result(results)
-    how = ("its clusters agree best with the run's other clusterings (mean NMI over seeds)"
+    how = ("its clusters agree best with the run's other clusterings (mean NMI over seeds, each input one vote)"
            if _ranking_metric(results) == "agreement" else "highest silhouette in the common input space")
     note = f"{representation} + {algorithm} was chosen without labels: {how}."
     column = f"nmi_{label_columns[0]}" if label_columns else None
