@@ -168,6 +168,7 @@ def map_(
             threading.Event().wait()
         except KeyboardInterrupt:
             server.shutdown()
+            server.server_close()
 
 
 @app.command("similar")

@@ -249,6 +249,7 @@ def start_map_server(run_dir: Path, host: str = "127.0.0.1", port: int = 8765) -
     except OSError as error:
         raise LibraryError(f"cannot serve the map on {host}:{port}: {error.strerror}; choose another --port") from None
     bound = server.server_address[1]
+    server.daemon_threads = True  # a connection still open never keeps Ctrl-C from ending the command
     server.RequestHandlerClass = _handler(run_dir, files, allowed_hosts(host, bound))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     named = f"[{host}]" if ":" in host else host
