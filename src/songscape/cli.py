@@ -164,8 +164,9 @@ def map_(
     if serve:
         server, address = _or_fail(lambda: start_map_server(run_dir, port=port))
         console.print(f"serving the map at {address}  (Ctrl-C stops)")
-        try:
-            threading.Event().wait()
+        try:  # short waits: Ctrl-C may reach a server thread, and a signal is only handled when the main thread wakes
+            while not threading.Event().wait(0.5):
+                pass
         except KeyboardInterrupt:
             server.shutdown()
             server.server_close()
