@@ -138,7 +138,10 @@ def test_byte_range_parsing() -> None:
 
 def test_the_map_command_serves_until_interrupted(run_dir: Path) -> None:
     command = [sys.executable, "-m", "songscape", "map", str(run_dir), "--serve", "--port", "0"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # started with SIGINT ignored, as children of a shell's background job (or of a test run) are
+    ignoring = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               preexec_fn=ignoring)
     try:
         lines = [process.stdout.readline(), process.stdout.readline()]
         address = next(line.split()[4] for line in lines if line.startswith("serving the map at"))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 import time
@@ -164,7 +165,10 @@ def map_(
     if serve:
         server, address = _or_fail(lambda: start_map_server(run_dir, port=port))
         console.print(f"serving the map at {address}  (Ctrl-C stops)")
-        try:  # short waits: Ctrl-C may reach a server thread, and a signal is only handled when the main thread wakes
+        # Ctrl-C stops it even when started from a process that ignores SIGINT (which a child inherits);
+        # short waits, as a signal is only handled when the main thread wakes
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
             while not threading.Event().wait(0.5):
                 pass
         except KeyboardInterrupt:
