@@ -6,7 +6,8 @@ built from third-party audio and lyrics given by path).
 
 Each source track is cut into 30-s clips starting every ``--step`` seconds (overlapping when
 the step is shorter than a clip, so every clip's samples differ), round-robin over the tracks
-until ``--count`` clips exist; clips are written as Ogg Vorbis at the source's rate and
+until ``--count`` clips exist; clips are written as Ogg Vorbis (or ``--format flac``: encoding
+Vorbis takes about 2 s per clip here, FLAC a fraction of that) at the source's rate and
 channels. `lyrics.csv` gives clip i the lyrics of row i mod n of the lyrics table, with a last
 line naming the clip (so no two texts are equal and none is served from the e5 cache), plus
 the source folder as a `source` label.
@@ -24,6 +25,7 @@ import soundfile as sf
 from songscape.collection import AUDIO_EXTENSIONS
 
 CLIP_S = 30.0
+ENCODINGS = {"ogg": {"format": "OGG", "subtype": "VORBIS"}, "flac": {"format": "FLAC", "subtype": "PCM_16"}}
 
 
 def main() -> None:
@@ -32,6 +34,7 @@ def main() -> None:
     parser.add_argument("--lyrics", type=Path, required=True, help="CSV with a lyrics column")
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--step", type=float, default=15.0, help="seconds between clip starts")
+    parser.add_argument("--format", choices=["ogg", "flac"], default="ogg")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     sources = sorted(p for folder in args.audio for p in folder.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
@@ -46,11 +49,11 @@ def main() -> None:
     column = next(c for c in table.columns if c.lower() in ("lyrics", "lyric", "text"))
     rows = []
     for index, (path, start) in enumerate(order):
-        name = f"clip{index:04d}.ogg"
+        name = f"clip{index:04d}.{args.format}"
         with sf.SoundFile(str(path)) as handle:
             handle.seek(int(start * handle.samplerate))
             samples = handle.read(int(CLIP_S * handle.samplerate), dtype="float32")
-            sf.write(args.out / name, samples, handle.samplerate, format="OGG", subtype="VORBIS")
+            sf.write(args.out / name, samples, handle.samplerate, **ENCODINGS[args.format])
         lyrics = table[column].iloc[index % len(table)]
         rows.append({"file": name, "source": path.parent.name, "lyrics": f"{lyrics}\n(clip {index})"})
     with open(args.out / "lyrics.csv", "w", newline="", encoding="utf-8") as handle:
