@@ -47,10 +47,25 @@ def test_training_lowers_reconstruction_error() -> None:
 
 def test_early_stopping_keeps_best_epoch() -> None:
     model = Autoencoder(random_state=0, latent_dim=3, hidden=(16,), epochs=500, patience=5,
-                        batch_size=8, learning_rate=0.05).fit(low_rank_features())
+                        batch_size=8, learning_rate=0.05, validate_every=1).fit(low_rank_features())
     assert len(model.history_) < 500
     losses = [row["val_loss"] for row in model.history_]
     assert len(losses) - 1 - losses.index(min(losses)) == 5
+
+
+def test_validation_runs_every_few_epochs_and_after_the_last() -> None:
+    """Validated epochs are every ``validate_every``-th and the last; patience counts epochs,
+    so training stops at the first validation ``patience`` epochs or more after the best."""
+    history = Autoencoder(random_state=0, latent_dim=3, hidden=(16,), epochs=23, patience=100,
+                          validate_every=5).fit(low_rank_features()).history_
+    validated = [int(row["epoch"]) for row in history if "val_loss" in row]
+    assert validated == [4, 9, 14, 19, 22]
+    assert all("train_loss" in row for row in history)
+    stopped = Autoencoder(random_state=0, latent_dim=3, hidden=(16,), epochs=500, patience=6, batch_size=8,
+                          learning_rate=0.05, validate_every=4).fit(low_rank_features()).history_
+    losses = {int(row["epoch"]): row["val_loss"] for row in stopped if "val_loss" in row}
+    best = min(losses, key=losses.get)
+    assert len(stopped) < 500 and int(stopped[-1]["epoch"]) == best + 8  # first check ≥ 6 epochs after
 
 
 def test_large_inputs_are_read_in_blocks_with_the_same_result(tmp_path, monkeypatch) -> None:

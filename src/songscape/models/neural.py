@@ -50,7 +50,7 @@ class NeuralRepresentation(Representation):
     def __init__(self, latent_dim: int = 8, hidden: tuple[int, ...] = (128, 64),
                  epochs: int = 300, batch_size: int = 64, learning_rate: float = 1e-3,
                  weight_decay: float = 0.0, patience: int = 30,
-                 validation_fraction: float = 0.15, gradient_clip: float = 5.0,
+                 validation_fraction: float = 0.15, validate_every: int = 5, gradient_clip: float = 5.0,
                  scaling: str = "dimension", device: str = "auto", random_state: int = 0) -> None:
         self.latent_dim = latent_dim
         self.hidden = tuple(hidden)
@@ -60,6 +60,7 @@ class NeuralRepresentation(Representation):
         self.weight_decay = weight_decay
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.validate_every = validate_every
         self.gradient_clip = gradient_clip
         self.scaling = check_scaling(scaling)
         self.device = device

@@ -1,6 +1,6 @@
 """One training loop for every neural representation: AdamW, KL warm-up, early stopping on a
-held-out split, gradient clipping, seeding, CUDA when available, a progress bar and a
-per-epoch history."""
+held-out split checked every few epochs, gradient clipping, seeding, CUDA when available (the
+data moved there once, no step waiting for it), a progress bar and a per-epoch history."""
 
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ class TrainingSettings:
     weight_decay: float = 0.0
     patience: int = 30
     validation_fraction: float = 0.15
+    validate_every: int = 5
     gradient_clip: float = 5.0
     warmup_epochs: int = 0
     schedule_epochs: int = 0  # the loss changes with the epoch until then: no early stopping
@@ -77,78 +78,122 @@ def split_indices(n: int, validation_fraction: float, generator: torch.Generator
     return order[n_validation:], order[:n_validation]
 
 
+def on_device(data: Data, device: torch.device) -> Data:
+    """``data`` with its tensors moved to ``device`` once (row-lazy inputs stay where they are
+    and are moved batch by batch)."""
+    return {name: values.to(device) if isinstance(values, torch.Tensor) else values
+            for name, values in data.items()}
+
+
 def iterate_batches(data: Data, batch_size: int, device: torch.device,
                     order: torch.Tensor | None = None) -> Iterator[Batch]:
-    """Consecutive batches of the rows in ``order`` (default: all, in turn) moved to
-    ``device``; only one batch of rows is read at a time."""
-    order = torch.arange(len(next(iter(data.values())))) if order is None else order
+    """Consecutive batches of the rows in ``order`` (default: all, in turn) on ``device``;
+    tensors already there are indexed in place, other rows are read one batch at a time."""
+    n = len(next(iter(data.values())))
+    order = torch.arange(n) if order is None else order
     for start in range(0, len(order), batch_size):
         rows = order[start:start + batch_size]
-        yield {name: values[rows].to(device) for name, values in data.items()}
+        yield {name: _take(values, rows, device) for name, values in data.items()}
+
+
+def _take(values: torch.Tensor | LazyRows, rows: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``values[rows]`` on ``device``, without a copy through the host when both are there."""
+    if isinstance(values, torch.Tensor) and values.device == device:
+        return values.index_select(0, rows.to(device, non_blocking=True))
+    return values[rows.cpu()].to(device, non_blocking=True)
 
 
 def mean_loss(model: nn.Module, loss_fn: LossFn, data: Data, batch_size: int, step: Step,
               device: torch.device, rows: torch.Tensor | None = None) -> dict[str, float]:
-    """Every loss term averaged over ``rows`` of ``data`` (default: all), without gradients."""
-    totals: dict[str, float] = {}
-    n = len(next(iter(data.values()))) if rows is None else len(rows)
+    """Every loss term averaged over ``rows`` of ``data`` (default: all), without gradients;
+    the terms are summed on ``device`` and read back once."""
+    totals = _LossTotals()
     with torch.no_grad():
         for batch in iterate_batches(data, batch_size, device, rows):
-            size = len(next(iter(batch.values())))
-            for name, value in loss_fn(model, batch, step).items():
-                totals[name] = totals.get(name, 0.0) + float(value) * size
-    return {name: total / n for name, total in totals.items()}
+            totals.add(loss_fn(model, batch, step), len(next(iter(batch.values()))))
+    return totals.means()
+
+
+class _LossTotals:
+    """Loss terms summed over batches (weighted by their rows) where they were computed, so
+    that a step never waits for the device; `means` reads them back in one transfer."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.rows = 0
+
+    def add(self, terms: dict[str, torch.Tensor], rows: int) -> None:
+        for name, value in terms.items():
+            weighted = value.detach() * rows
+            self.sums[name] = self.sums[name] + weighted if name in self.sums else weighted
+        self.rows += rows
+
+    def means(self) -> dict[str, float]:
+        if not self.sums:
+            return {}
+        values = torch.stack([value.float() for value in self.sums.values()]).cpu().tolist()
+        return {name: value / self.rows for name, value in zip(self.sums, values)}
+
+
+def _optimizer(model: nn.Module, settings: TrainingSettings, device: torch.device) -> torch.optim.Optimizer:
+    """AdamW; on CUDA its fused kernel (one launch for every parameter)."""
+    return torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay,
+                             fused=device.type == "cuda" or None)
 
 
 def train(model: nn.Module, loss_fn: LossFn, data: Data, settings: TrainingSettings,
           generator: torch.Generator) -> list[dict[str, float]]:
-    """Train ``model`` in place and leave it, on the CPU, at the epoch with the lowest
+    """Train ``model`` in place and leave it, on the CPU, at the validated epoch with the lowest
     validation loss (training loss when there is no validation split). Returns one history
     row per epoch.
 
-    The KL weight ramps linearly from 0 to 1 over ``warmup_epochs``; validation loss is always
-    measured at the full weight, so epochs stay comparable, and early stopping waits until the
-    warm-up and any other schedule of the loss (``schedule_epochs``) have ended.
+    The data go to the device once; each step's loss terms are summed there and read once per
+    epoch, so no step waits for the device. ``train_*`` in the history is the mean over the
+    epoch's batches of what was minimised (at that epoch's KL weight). Validation runs every
+    ``validate_every`` epochs and after the last, at the full KL weight, so validated epochs
+    stay comparable; early stopping waits until the warm-up and any other schedule of the loss
+    (``schedule_epochs``) have ended, and stops once ``patience`` epochs have passed without a
+    better validation loss.
     """
     device = resolve_device(settings.device)
     model.to(device)
+    data = on_device(data, device)
     n = len(next(iter(data.values())))
     train_rows, validation_rows = split_indices(n, settings.validation_fraction, generator)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate,
-                                  weight_decay=settings.weight_decay)
+    optimizer = _optimizer(model, settings, device)
     settle = max(settings.warmup_epochs, settings.schedule_epochs)
-    best_loss, best_state, epochs_without_gain = float("inf"), copy.deepcopy(model.state_dict()), 0
+    best_loss, best_state, best_epoch = float("inf"), copy.deepcopy(model.state_dict()), 0
     history: list[dict[str, float]] = []
     with stage(settings.label, settings.epochs, unit="epochs") as advance:
         for epoch in range(settings.epochs):
             kl_weight = min(1.0, (epoch + 1) / settings.warmup_epochs) if settings.warmup_epochs else 1.0
             model.train()
             order = train_rows[torch.randperm(len(train_rows), generator=generator)]
+            totals = _LossTotals()
             for batch in iterate_batches(data, settings.batch_size, device, order):
-                optimizer.zero_grad()
-                loss_fn(model, batch, Step(epoch, kl_weight))["loss"].backward()
+                optimizer.zero_grad(set_to_none=True)
+                terms = loss_fn(model, batch, Step(epoch, kl_weight))
+                terms["loss"].backward()
                 nn.utils.clip_grad_norm_(model.parameters(), settings.gradient_clip)
                 optimizer.step()
-            model.eval()
-            row = {"epoch": float(epoch), "kl_weight": kl_weight}
-            full = Step(epoch, 1.0)
-            row.update({f"train_{k}": v for k, v in mean_loss(model, loss_fn, data, settings.batch_size,
-                                                              full, device, train_rows).items()})
-            monitored = row["train_loss"]
-            if len(validation_rows):
-                row.update({f"val_{k}": v for k, v in mean_loss(model, loss_fn, data, settings.batch_size,
-                                                                full, device, validation_rows).items()})
-                monitored = row["val_loss"]
+                totals.add(terms, len(next(iter(batch.values()))))
+            row = {"epoch": float(epoch), "kl_weight": kl_weight,
+                   **{f"train_{k}": v for k, v in totals.means().items()}}
             history.append(row)
             advance(1)
-            if epoch + 1 < settle:
+            last = epoch + 1 == settings.epochs
+            if epoch + 1 < settle or not ((epoch + 1) % settings.validate_every == 0 or last):
                 continue
+            monitored = row["train_loss"]
+            if len(validation_rows):
+                model.eval()
+                row.update({f"val_{k}": v for k, v in mean_loss(model, loss_fn, data, settings.batch_size,
+                                                                Step(epoch, 1.0), device, validation_rows).items()})
+                monitored = row["val_loss"]
             if monitored < best_loss - 1e-6:
-                best_loss, best_state, epochs_without_gain = monitored, copy.deepcopy(model.state_dict()), 0
-            else:
-                epochs_without_gain += 1
-                if epochs_without_gain >= settings.patience:
-                    break
+                best_loss, best_state, best_epoch = monitored, copy.deepcopy(model.state_dict()), epoch
+            elif epoch - best_epoch >= settings.patience:
+                break
     model.load_state_dict(best_state)
     model.to("cpu")
     return history

@@ -92,10 +92,18 @@ def _fitted_on_sample(embedding: np.ndarray, random_state: int,
     chosen = _map_sample(len(embedding), random_state)
     coordinates = np.empty((len(embedding), 2))
     coordinates[chosen] = fit(embedding[chosen], random_state)
-    neighbours = NearestNeighbors(n_neighbors=_PLACING_NEIGHBOURS).fit(embedding[chosen])
-    nearest = neighbours.kneighbors(embedding[~chosen], return_distance=False)
-    coordinates[~chosen] = coordinates[chosen][nearest].mean(axis=1)
+    coordinates[~chosen] = place_by_neighbours(embedding[chosen], coordinates[chosen], embedding[~chosen])
     return coordinates
+
+
+def place_by_neighbours(known: np.ndarray, known_coordinates: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """2-D positions for the rows of ``new``: the mean position of each one's 5 nearest
+    ``known`` rows (in the embedding), whose positions are ``known_coordinates``."""
+    if len(new) == 0:
+        return np.empty((0, 2))
+    neighbours = NearestNeighbors(n_neighbors=min(_PLACING_NEIGHBOURS, len(known))).fit(known)
+    nearest = neighbours.kneighbors(new, return_distance=False)
+    return known_coordinates[nearest].mean(axis=1)
 
 
 class FigureSkipped(ValueError):
@@ -229,10 +237,12 @@ def plot_training_curves(histories: dict[str, pd.DataFrame], path: Path) -> None
     """Training and validation loss per epoch, one panel per model (log scale)."""
     figure, axes = plt.subplots(1, len(histories), figsize=(3.6 * len(histories), 3.2), squeeze=False)
     for axis, (name, history) in zip(axes[0], histories.items()):
-        epochs = np.arange(len(history))
-        for column, style in (("train_loss", "-"), ("val_loss", "--")):
-            if column in history:
-                axis.plot(epochs, history[column], style, label=column.split("_")[0])
+        epochs = np.arange(len(history))  # rows in order (VaDE: pre-training, then its restart)
+        for column, style in (("train_loss", "-"), ("val_loss", "--o")):
+            if column in history:  # validation: only the validated epochs
+                measured = history[column].notna().to_numpy()
+                axis.plot(epochs[measured], history[column][measured], style, markersize=2,
+                          label=column.split("_")[0])
         axis.set_yscale("log")
         axis.yaxis.set_major_formatter(PlainLogFormatter())
         axis.yaxis.set_minor_formatter(PlainLogFormatter())
