@@ -140,3 +140,20 @@ def test_a_disconnected_spectral_graph_is_said_once_with_what_to_do(caplog: pyte
     assert len(set(found.labels)) == 3
     said = [record.getMessage() for record in caplog.records]
     assert len(said) == 1 and "raise n_neighbors" in said[0]
+
+
+def test_spectral_matches_scikit_learn_and_its_sweep_matches_each_k() -> None:
+    """songscape's spectral clustering (kNN graph, normalized Laplacian, QR assignment) gives
+    scikit-learn's labels, and the automatic-k sweep (one eigenproblem for every k) gives the
+    same partitions as solving each k on its own."""
+    from sklearn.cluster import SpectralClustering
+    from sklearn.datasets import make_blobs
+
+    X, _ = make_blobs(n_samples=240, centers=6, cluster_std=2.5, n_features=6, random_state=3)
+    for k in (3, 5):
+        theirs = SpectralClustering(n_clusters=k, affinity="nearest_neighbors", n_neighbors=10,
+                                    assign_labels="cluster_qr", random_state=0).fit_predict(X)
+        assert adjusted_rand_score(theirs, cluster("spectral", X, k, 0).labels) == 1.0
+    swept = CLUSTERERS["spectral"].sweep(X, range(2, 9), 0)
+    for k, found in swept.items():
+        assert adjusted_rand_score(cluster("spectral", X, k, 0).labels, found.labels) > 0.98

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.linalg import qr, svd
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import (
     DBSCAN,
@@ -33,11 +34,11 @@ from sklearn.cluster import (
     AgglomerativeClustering,
     KMeans,
     MiniBatchKMeans,
-    SpectralClustering,
 )
+from sklearn.manifold import spectral_embedding
 from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
-from sklearn.neighbors import NearestNeighbors
+from sklearn.neighbors import NearestNeighbors, kneighbors_graph
 
 from songscape.cluster.metrics import NOISE
 from songscape.notices import say_once
@@ -88,15 +89,16 @@ def _agglomerative(X: np.ndarray, n_clusters: int, random_state: int,
     return Clustering(AgglomerativeClustering(n_clusters=n_clusters, linkage=linkage).fit_predict(X))
 
 
-def _spectral(X: np.ndarray, n_clusters: int, random_state: int, n_neighbors: int = 10) -> Clustering:
+def _spectral_maps(X: np.ndarray, n_components: int, random_state: int, n_neighbors: int = 10) -> np.ndarray:
+    """The leading ``n_components`` eigenvectors of the normalized Laplacian of the symmetric
+    kNN connectivity graph (as scikit-learn's `SpectralClustering` computes them); a graph that
+    falls apart is said once (its pieces become clusters of their own)."""
     _refuse_quadratic("spectral", len(X))
-    model = SpectralClustering(n_clusters=n_clusters, affinity="nearest_neighbors",
-                               n_neighbors=min(n_neighbors, len(X) - 1), assign_labels="cluster_qr",
-                               random_state=random_state)
+    connectivity = kneighbors_graph(X, n_neighbors=min(n_neighbors, len(X) - 1), include_self=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        warnings.filterwarnings("ignore", message="The spectral clustering API has changed")  # square X
-        labels = model.fit_predict(X)
+        maps = spectral_embedding(0.5 * (connectivity + connectivity.T), n_components=n_components,
+                                  random_state=random_state, drop_first=False)
     for warning in caught:
         if "not fully connected" in str(warning.message):
             say_once(logger, "spectral: the nearest-neighbour graph falls apart into pieces, which become clusters "
@@ -104,8 +106,28 @@ def _spectral(X: np.ndarray, n_clusters: int, random_state: int, n_neighbors: in
                      "(clusterers: [{name: spectral, params: {n_neighbors: 30}}])")
         else:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-    return Clustering(labels)
+    return maps
 
+
+def qr_assignment(maps: np.ndarray) -> np.ndarray:
+    """Clusters from k spectral vectors by column-pivoted QR (Damle, Minden and Ying 2019):
+    the pivots pick k representative points, the orthogonal rotation nearest to their
+    vectors aligns each cluster with one axis, and each point joins its largest axis."""
+    k = maps.shape[1]
+    pivots = qr(maps.T, pivoting=True, mode="r")[1][:k]
+    left, _, right = svd(maps[pivots].T)
+    return np.abs(maps @ (left @ right)).argmax(axis=1)
+
+
+def _spectral(X: np.ndarray, n_clusters: int, random_state: int, n_neighbors: int = 10) -> Clustering:
+    return Clustering(qr_assignment(_spectral_maps(X, n_clusters, random_state, n_neighbors)))
+
+
+def _spectral_sweep(X: np.ndarray, ks: range, random_state: int, n_neighbors: int = 10) -> dict[int, Clustering]:
+    """Spectral clusterings for every k in ``ks`` from one eigenproblem: the leading k of the
+    largest k's eigenvectors (the graph and the eigenvectors do not depend on k)."""
+    maps = _spectral_maps(X, max(ks), random_state, n_neighbors)
+    return {k: Clustering(qr_assignment(maps[:, :k])) for k in ks}
 
 
 _GMM_PARAMETERS = ("weights_", "means_", "covariances_", "precisions_cholesky_")
@@ -232,11 +254,13 @@ def _hdbscan(X: np.ndarray, n_clusters: int | None, random_state: int,
 @dataclass(frozen=True)
 class Clusterer:
     """A registered algorithm: ``run(X, n_clusters, random_state, **params)`` gives a
-    `Clustering`."""
+    `Clustering`; ``sweep(X, ks, random_state, **params)``, when given, gives one per k at once
+    (for the automatic k) sharing what does not depend on k."""
 
     name: str
     run: Callable[..., Clustering]
     needs_k: bool
+    sweep: Callable[..., dict[int, Clustering]] | None = None
 
 
 CLUSTERERS: dict[str, Clusterer] = {c.name: c for c in (
@@ -244,7 +268,7 @@ CLUSTERERS: dict[str, Clusterer] = {c.name: c for c in (
     Clusterer("agglomerative", _agglomerative, needs_k=True),
     Clusterer("dbscan", _dbscan, needs_k=False),
     Clusterer("hdbscan", _hdbscan, needs_k=False),
-    Clusterer("spectral", _spectral, needs_k=True),
+    Clusterer("spectral", _spectral, needs_k=True, sweep=_spectral_sweep),
     Clusterer("gmm", _gmm, needs_k=True),
 )}
 
@@ -265,8 +289,11 @@ def choose_k(name: str, X: np.ndarray, random_state: int, **params: object) -> C
         best = min(curve, key=curve.get)
         chosen = _gmm_clustering(models[best], X)
         return Clustering(chosen.labels, "bic", curve, chosen.rule)
-    run = CLUSTERERS[name].run
-    clusterings = {k: run(X, k, random_state, **params) for k in _candidate_ks(len(X))}
+    clusterer, ks = CLUSTERERS[name], _candidate_ks(len(X))
+    if clusterer.sweep is not None:
+        clusterings = clusterer.sweep(X, ks, random_state, **params)
+    else:
+        clusterings = {k: clusterer.run(X, k, random_state, **params) for k in ks}
     curve = {k: _silhouette(X, found.labels, random_state) for k, found in clusterings.items()}
     best = clusterings[max(curve, key=curve.get)]
     return Clustering(best.labels, "silhouette", curve, best.rule)
