@@ -11,7 +11,7 @@ import pytest
 
 from songscape.config import validate_config
 from songscape.pipeline import CollectionSource, rebuild_report, run_pipeline
-from songscape.report.tables import choice_note, latex_escape, ranked_results, to_latex, to_markdown
+from songscape.report.tables import best_result, choice_note, latex_escape, ranked_results, to_latex, to_markdown
 
 SMALL = {"latent_dim": 3, "hidden": [16], "epochs": 8}
 
@@ -44,10 +44,12 @@ def report_dir(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 def test_report_has_every_kind_of_figure(report_dir: Path) -> None:
     names = {path.name for path in report_dir.glob("*.png")}
-    for expected in ("map-vae-umap.png", "map-vae-tsne.png", "map-conv-umap.png", "composition-vae.png",
-                     "training-curves.png", "k-selection.png", "reconstructions-conv.png",
-                     "traversal-vae.png", "traversal-conv.png", "metrics.png"):
+    best, _ = best_result(pd.read_parquet(report_dir.parent / "results.parquet"))
+    for expected in (f"map-{best}-umap.png", f"map-{best}-tsne.png", "compare-clusters.png", "compare-label.png",
+                     "composition-vae.png", "composition-conv.png", "training-curves.png", "k-selection.png",
+                     "reconstructions-conv.png", "traversal-vae.png", "traversal-conv.png", "metrics.png"):
         assert expected in names
+    assert not {f"map-{other}-umap.png" for other in ("vae", "conv") if other != best} & names  # best only
     page = (report_dir / "index.html").read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") == len(names)  # every figure inlined once
     assert "<figcaption>conv: reconstructions</figcaption>" in page and "href='map.html'" in page
@@ -76,7 +78,25 @@ def test_report_rebuilds_without_models(report_dir: Path, tmp_path: Path) -> Non
     index, map_path = rebuild_report(copy)
     assert index.exists() and map_path.exists()
     names = {path.name for path in (copy / "report").glob("*.png")}
-    assert "map-vae-umap.png" in names and "training-curves.png" not in names  # needs saved models
+    best, _ = best_result(pd.read_parquet(copy / "results.parquet"))
+    assert f"map-{best}-umap.png" in names and "training-curves.png" not in names  # needs saved models
+
+
+def test_a_report_built_again_redraws_only_what_changed(report_dir: Path, tmp_path: Path) -> None:
+    """Figures whose inputs did not change are not drawn again; one whose input changed is."""
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(report_dir.parent, copy)
+    drawn = {path.name: path.stat().st_mtime_ns for path in (copy / "report").glob("*.png")}
+    rebuild_report(copy)
+    assert {path.name: path.stat().st_mtime_ns for path in (copy / "report").glob("*.png")} == drawn
+    results = pd.read_parquet(copy / "results.parquet")
+    results["silhouette"] += 0.01  # the metric bars' input
+    results.to_parquet(copy / "results.parquet")
+    rebuild_report(copy)
+    again = {path.name: path.stat().st_mtime_ns for path in (copy / "report").glob("*.png")}
+    assert [name for name in drawn if again[name] != drawn[name]] == ["metrics.png"]
 
 
 @pytest.mark.parametrize("method", ["tsne", "umap"])
@@ -153,3 +173,41 @@ def test_training_curves_below_one_draw_without_a_glyph_warning(tmp_path: Path,
         plot_training_curves({"vae": history, "ae": history * 3}, tmp_path / "curves.png")
     assert (tmp_path / "curves.png").exists()
     assert [str(w.message) for w in caught] == [] and [r.getMessage() for r in caplog.records] == []
+
+
+def test_a_layout_grows_with_the_collection_and_is_fitted_again_when_tracks_change(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An embedding that only gained a few tracks keeps the cached layout (the new tracks are
+    placed among their neighbours); more new tracks than `GROWN_LAYOUT_SHARE`, or a kept track
+    whose embedding changed, fit the layout again."""
+    from songscape.report import gallery
+    from songscape.workspace import Workspace, write_npz
+
+    fits = []
+
+    def counted(values: np.ndarray, random_state: int) -> np.ndarray:
+        fits.append(len(values))
+        return values @ np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 1.0]])
+
+    monkeypatch.setitem(gallery.MAP_METHODS, "umap", counted)
+    workspace = Workspace(tmp_path)
+    rng = np.random.default_rng(0)
+    values = np.repeat(np.eye(4) * 10.0, 10, axis=0) + rng.normal(0.0, 0.1, (40, 4))  # 4 tight groups
+    ids = np.array([f"t{i}" for i in range(80)])
+
+    def embed(rows: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+        write_npz(workspace.embedding("vae", 0), track_id=ids[:count], embedding=rows)
+        return gallery.layout(workspace, "vae", 0, "umap")
+
+    _, first = embed(values, 40)
+    grown_values = np.vstack([values, values[::5] + 0.01])  # 8 new tracks, 2 in each group
+    track_ids, grown = embed(grown_values, 48)
+    assert fits == [40] and len(track_ids) == 48
+    assert np.array_equal(grown[:40], first)
+    assert np.allclose(grown[40:], first[::5], atol=1.0)  # placed in their own group
+    changed = grown_values.copy()
+    changed[0] += 1.0
+    embed(changed, 48)
+    assert fits == [40, 48]
+    embed(np.vstack([changed, rng.normal(size=(20, 4))]), 68)  # 20 new of 68: more than a quarter
+    assert fits == [40, 48, 68]

@@ -7,6 +7,8 @@ install (no warning per glyph). Negative numbers use an ASCII hyphen, so no font
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import warnings
 from collections.abc import Callable
@@ -18,13 +20,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from joblib import hash as inputs_hash  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.ticker import LogFormatter  # noqa: E402
+from sklearn.decomposition import PCA  # noqa: E402
 from sklearn.manifold import TSNE  # noqa: E402
 from sklearn.neighbors import NearestNeighbors  # noqa: E402
 
 from songscape.notices import say_once  # noqa: E402
-from songscape.workspace import atomic_path  # noqa: E402
+from songscape.workspace import atomic_path, write_text  # noqa: E402
 
 NOISE_COLOUR = "#bbbbbb"
 FONT_PREFERENCE = ["Noto Sans", "Noto Sans Bengali", "DejaVu Sans"]  # matplotlib falls back in order
@@ -161,6 +165,39 @@ def umap_2d(embedding: np.ndarray, random_state: int = 0) -> np.ndarray:
     return _fitted_on_sample(embedding, random_state, _umap)
 
 
+def pca_2d(embedding: np.ndarray) -> np.ndarray:
+    """The first two principal components of ``embedding`` (exact, so deterministic): the
+    cheap map of the comparison figures."""
+    _check_spread(embedding)
+    if embedding.shape[1] <= 2:
+        return np.pad(embedding, ((0, 0), (0, 2 - embedding.shape[1])))
+    return PCA(n_components=2, svd_solver="full").fit_transform(embedding.astype(np.float64))
+
+
+DRAWN_KEYS = ".drawn"  # beside the figures: one file per figure with the hash of what it was drawn from
+_DRAWING_CODE = inputs_hash(Path(__file__).read_bytes())  # a figure drawn by other code is drawn again
+
+
+def redrawn_on_change(plot: Callable[..., None]) -> Callable[..., None]:
+    """Decorate a ``plot_*(…, path)`` function so that it draws only when ``path`` is missing or
+    was drawn from other inputs: a hash of its arguments (and of this module's code) is kept in
+    `DRAWN_KEYS` beside the figure."""
+    signature = inspect.signature(plot)
+
+    @functools.wraps(plot)
+    def draw(*args: object, **kwargs: object) -> None:
+        arguments = signature.bind(*args, **kwargs).arguments
+        path = Path(arguments.pop("path"))
+        key = inputs_hash((_DRAWING_CODE, plot.__name__, arguments))
+        record = path.parent / DRAWN_KEYS / f"{path.name}.key"
+        if path.exists() and record.exists() and record.read_text(encoding="utf-8") == key:
+            return
+        plot(*args, **kwargs)
+        write_text(record, key)
+
+    return draw
+
+
 def _save(figure: plt.Figure, path: Path) -> None:
     _notice_missing_bengali(figure)
     with atomic_path(path) as tmp:
@@ -168,6 +205,7 @@ def _save(figure: plt.Figure, path: Path) -> None:
     plt.close(figure)
 
 
+@redrawn_on_change
 def plot_latent_map(coordinates: np.ndarray, colourings: dict[str, np.ndarray], title: str,
                     path: Path) -> None:
     """One scatter panel per colouring (cluster, then each label column); noise in grey."""
@@ -189,6 +227,37 @@ def plot_latent_map(coordinates: np.ndarray, colourings: dict[str, np.ndarray], 
     _save(figure, path)
 
 
+@redrawn_on_change
+def plot_map_grid(panels: dict[str, tuple[np.ndarray, np.ndarray]], colouring: str, title: str,
+                  path: Path) -> None:
+    """Small maps side by side, one per name in ``panels`` (its 2-D coordinates and a value per
+    point), four to a row; equal values share a colour across panels, noise in grey."""
+    columns = min(4, len(panels))
+    rows = -(-len(panels) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(3.0 * columns, 3.0 * rows), squeeze=False)
+    texts = {name: pd.Series(values, dtype=object).fillna("(missing)").astype(str).to_numpy()
+             for name, (_, values) in panels.items()}
+    every_value = sorted(set().union(*(set(values) for values in texts.values())) - {"-1"})
+    palette = plt.get_cmap("tab10" if len(every_value) <= 10 else "tab20")
+    colour_of = {value: palette(index % palette.N) for index, value in enumerate(every_value)} | {"-1": NOISE_COLOUR}
+    for axis, (name, (coordinates, _)) in zip(axes.flat, panels.items()):
+        axis.scatter(coordinates[:, 0], coordinates[:, 1], s=5, c=[colour_of[v] for v in texts[name]],
+                     alpha=0.85, linewidths=0)
+        axis.set_title(name, fontsize=9)
+    for axis in axes.flat:
+        axis.set_xticks([])
+        axis.set_yticks([])
+    for axis in list(axes.flat)[len(panels):]:
+        axis.set_axis_off()
+    if len(every_value) <= 20:
+        handles = [plt.Line2D([], [], marker="o", linestyle="", color=colour_of[v], label=v) for v in every_value]
+        figure.legend(handles=handles, fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    figure.suptitle(f"{title}, coloured by {colouring}")
+    figure.tight_layout()
+    _save(figure, path)
+
+
+@redrawn_on_change
 def plot_metric_bars(results: pd.DataFrame, metrics: list[str], path: Path) -> None:
     """Mean ± std over seeds of each metric, one bar per representation × algorithm."""
     grouped = results.groupby(["representation", "algorithm"], sort=False)[metrics]
@@ -204,6 +273,7 @@ def plot_metric_bars(results: pd.DataFrame, metrics: list[str], path: Path) -> N
     _save(figure, path)
 
 
+@redrawn_on_change
 def plot_composition(clusters: np.ndarray, labels: dict[str, np.ndarray], title: str, path: Path) -> None:
     """Stacked bars: for each cluster, how its tracks split over each label column's values."""
     figure, axes = plt.subplots(1, len(labels), figsize=(6.4 * len(labels), 3.8), squeeze=False)
@@ -233,6 +303,7 @@ class PlainLogFormatter(LogFormatter):
         return f"{x:g}"
 
 
+@redrawn_on_change
 def plot_training_curves(histories: dict[str, pd.DataFrame], path: Path) -> None:
     """Training and validation loss per epoch, one panel per model (log scale)."""
     figure, axes = plt.subplots(1, len(histories), figsize=(3.6 * len(histories), 3.2), squeeze=False)
@@ -253,6 +324,7 @@ def plot_training_curves(histories: dict[str, pd.DataFrame], path: Path) -> None
     _save(figure, path)
 
 
+@redrawn_on_change
 def plot_k_selection(curves: pd.DataFrame, path: Path) -> None:
     """The score behind each automatic k (silhouette: higher is better; BIC: lower), per
     representation, one panel per algorithm."""
@@ -270,6 +342,7 @@ def plot_k_selection(curves: pd.DataFrame, path: Path) -> None:
     _save(figure, path)
 
 
+@redrawn_on_change
 def plot_reconstructions(originals: np.ndarray, reconstructions: np.ndarray, names: list[str],
                          title: str, path: Path) -> None:
     """Original log-mel patches (top row) above their reconstructions (bottom row), in dB."""
@@ -289,6 +362,7 @@ def plot_reconstructions(originals: np.ndarray, reconstructions: np.ndarray, nam
     _save(figure, path)
 
 
+@redrawn_on_change
 def plot_traversals(traversals: dict[int, np.ndarray], values: np.ndarray, feature_names: list[str] | None,
                     title: str, path: Path) -> None:
     """Decoded outputs while one latent dimension is swept. Mel patches (steps, mels, frames)

@@ -4,6 +4,7 @@ k-selection curves, saved models and features); nothing is retrained. Each funct
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -17,14 +18,18 @@ from songscape.models.base import CONFIG_FILE
 from songscape.report.figures import (
     FigureSkipped,
     map_2d,
+    pca_2d,
+    place_by_neighbours,
     plot_composition,
     plot_k_selection,
     plot_latent_map,
+    plot_map_grid,
     plot_reconstructions,
     plot_training_curves,
     plot_traversals,
     umap_2d,
 )
+from songscape.report.tables import best_result
 from songscape.workspace import Workspace, file_sha1, read_npz, write_npz
 
 Figure = tuple[str, Path | None]  # (caption, image); no image: skipped, the caption says why
@@ -41,45 +46,111 @@ def _first_algorithm(results: pd.DataFrame, representation: str) -> str:
     return str(results.loc[results["representation"] == representation, "algorithm"].iloc[0])
 
 
+GROWN_LAYOUT_SHARE = 0.25  # a layout takes in at most this share of new tracks before it is fitted again
+
+
 def layout(workspace: Workspace, representation: str, seed: int, method: str) -> tuple[np.ndarray, np.ndarray]:
     """The track ids with an embedding and their 2-D coordinates (t-SNE or UMAP, seeded),
-    cached in ``layouts/`` by the embedding file's hash, so the report and the map share it."""
+    cached in ``layouts/`` by the embedding file's hash, so the report and the map share it.
+
+    When the embedding changed because tracks came and went (an `update`) but every track the
+    cached layout holds kept its embedding, the layout is kept: new tracks are placed among their
+    nearest neighbours (`place_by_neighbours`), as long as they are at most `GROWN_LAYOUT_SHARE`
+    of the tracks; otherwise, and whenever a kept track's embedding changed, it is fitted again."""
     source = workspace.embedding(representation, seed)
     key = file_sha1(source)
     cache = workspace.root / "layouts" / f"{representation}__{method}__seed{seed}.npz"
-    if cache.exists():
-        stored = read_npz(cache)
-        if str(stored["key"]) == key:
-            return stored["track_id"], stored["coordinates"]
+    stored = read_npz(cache) if cache.exists() else None
+    if stored is not None and str(stored["key"]) == key:
+        return stored["track_id"], stored["coordinates"]
     embedding = read_npz(source)
     covered = np.all(np.isfinite(embedding["embedding"]), axis=1)
-    coordinates = MAP_METHODS[method](embedding["embedding"][covered], random_state=seed)
-    write_npz(cache, key=key, track_id=embedding["track_id"][covered], coordinates=coordinates)
-    return embedding["track_id"][covered], coordinates
+    track_ids, values = embedding["track_id"][covered], embedding["embedding"][covered]
+    digests = _row_digests(values)
+    coordinates = _grown_layout(stored, track_ids, values, digests) if stored is not None else None
+    if coordinates is None:
+        coordinates = MAP_METHODS[method](values, random_state=seed)
+    write_npz(cache, key=key, track_id=track_ids, coordinates=coordinates, digest=digests)
+    return track_ids, coordinates
+
+
+def _row_digests(values: np.ndarray) -> np.ndarray:
+    """A short hash of each row's bytes: whether a track's embedding changed, without keeping it."""
+    return np.array([hashlib.blake2b(row.tobytes(), digest_size=8).hexdigest() for row in np.ascontiguousarray(values)])
+
+
+def _grown_layout(stored: dict[str, np.ndarray], track_ids: np.ndarray, values: np.ndarray,
+                  digests: np.ndarray) -> np.ndarray | None:
+    """The cached layout's coordinates for the tracks it holds and neighbour placements for
+    the others, or None when it cannot be kept (see `layout`)."""
+    if "digest" not in stored:
+        return None
+    old = {str(t): (position, digest) for t, position, digest in
+           zip(stored["track_id"], stored["coordinates"], stored["digest"])}
+    kept = np.array([str(t) in old for t in track_ids], dtype=bool)
+    if kept.sum() < 3 or (~kept).sum() > GROWN_LAYOUT_SHARE * len(track_ids):
+        return None
+    if any(old[str(t)][1] != digest for t, digest in zip(track_ids[kept], digests[kept])):
+        return None
+    coordinates = np.empty((len(track_ids), 2))
+    coordinates[kept] = [old[str(t)][0] for t in track_ids[kept]]
+    coordinates[~kept] = place_by_neighbours(values[kept], coordinates[kept], values[~kept])
+    return coordinates
 
 
 def latent_maps(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFrame,
                 label_columns: list[str], methods: list[str]) -> list[Figure]:
-    """Per representation and map method (t-SNE, UMAP; first seed): coloured by its first
-    algorithm's clusters and by each label; a map that cannot be drawn is a caption with the
-    reason and no image."""
+    """The best result's full-size maps (each of ``methods``, t-SNE or UMAP; first seed), coloured
+    by its clusters and by each label; a map that cannot be drawn is a caption with the reason
+    and no image. Only this representation gets a t-SNE or UMAP layout: the others are compared
+    on cheap PCA maps (`comparison_maps`)."""
+    representation, algorithm = best_result(results)
     seed, by_id, figures = _first_seed(results), tracks.set_index("track_id"), []
+    labels = pd.read_parquet(workspace.labels(representation, algorithm)).set_index("track_id")
+    for method in methods:
+        name = {"tsne": "t-SNE", "umap": "UMAP"}[method]
+        try:
+            track_ids, coordinates = layout(workspace, representation, seed, method)
+        except FigureSkipped as reason:
+            figures.append((f"{representation}: {name} map skipped: {reason}", None))
+            continue
+        rows = by_id.loc[track_ids]
+        colourings = {f"{algorithm} cluster": labels.loc[track_ids, f"seed_{seed}"].to_numpy(),
+                      **{column: rows[column].to_numpy(dtype=object) for column in label_columns}}
+        path = workspace.report_dir / f"map-{representation}-{method}.png"
+        plot_latent_map(coordinates, colourings, f"{representation} (seed {seed}, {name})", path)
+        figures.append((f"{representation} (the best result): {name} map", path))
+    return figures
+
+
+def comparison_maps(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFrame,
+                    label_columns: list[str]) -> list[Figure]:
+    """Every representation side by side on the first two principal components of its
+    embedding (first seed): one figure coloured by its first algorithm's clusters and one by
+    the first label column; representations whose embedding does not spread are left out."""
+    seed, by_id = _first_seed(results), tracks.set_index("track_id")
+    clusters: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    labelled: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for representation in results["representation"].unique():
-        algorithm = _first_algorithm(results, representation)
-        labels = pd.read_parquet(workspace.labels(representation, algorithm)).set_index("track_id")
-        for method in methods:
-            name = {"tsne": "t-SNE", "umap": "UMAP"}[method]
-            try:
-                track_ids, coordinates = layout(workspace, representation, seed, method)
-            except FigureSkipped as reason:
-                figures.append((f"{representation}: {name} map skipped: {reason}", None))
-                continue
-            rows = by_id.loc[track_ids]
-            colourings = {f"{algorithm} cluster": labels.loc[track_ids, f"seed_{seed}"].to_numpy(),
-                          **{column: rows[column].to_numpy(dtype=object) for column in label_columns}}
-            path = workspace.report_dir / f"map-{representation}-{method}.png"
-            plot_latent_map(coordinates, colourings, f"{representation} (seed {seed}, {name})", path)
-            figures.append((f"{representation}: {name} map", path))
+        embedding = read_npz(workspace.embedding(representation, seed))
+        covered = np.all(np.isfinite(embedding["embedding"]), axis=1)
+        try:
+            coordinates = pca_2d(embedding["embedding"][covered])
+        except FigureSkipped:
+            continue
+        track_ids = embedding["track_id"][covered]
+        labels = pd.read_parquet(workspace.labels(representation, _first_algorithm(results, representation)))
+        clusters[representation] = coordinates, labels.set_index("track_id").loc[track_ids, f"seed_{seed}"].to_numpy()
+        if label_columns:
+            labelled[representation] = coordinates, by_id.loc[track_ids, label_columns[0]].to_numpy(dtype=object)
+    figures = []
+    for colouring, panels, name in (("clusters", clusters, "clusters"),
+                                    (label_columns[0] if label_columns else "", labelled, "label")):
+        if panels:
+            path = workspace.report_dir / f"compare-{name}.png"
+            plot_map_grid(panels, colouring,
+                          f"every representation on its first two principal components (seed {seed})", path)
+            figures.append((f"every representation (PCA of its embedding), coloured by {colouring}", path))
     return figures
 
 

@@ -170,8 +170,8 @@ def write_report(workspace: Workspace) -> Path:
         *(f"<h2>{html.escape(title)}</h2>{_table(table)}" for title, table in tables.items()),
         _flags(results), _image(bars_path, "metric bars"),
         _cards_section(workspace, results, tracks, label_columns),
-        "<h2>Maps</h2>", _figures(gallery.latent_maps(workspace, results, tracks, label_columns,
-                                                     list(map_methods))),
+        "<h2>Maps</h2>", _figures(gallery.latent_maps(workspace, results, tracks, label_columns, list(map_methods))
+                                  + gallery.comparison_maps(workspace, results, tracks, label_columns)),
         "<h2>Cluster composition</h2>", _figures(gallery.compositions(workspace, results, tracks,
                                                                      label_columns)),
         "<h2>Models</h2>", _figures(gallery.training_curves(workspace, results)
