@@ -126,3 +126,32 @@ def test_neural_latents_are_also_clustered_by_consensus_over_the_seeds(tiny_corp
     expected = consensus_stability([per_seed[f"seed_{seed}"].to_numpy() for seed in (0, 1, 2)], 3)
     assert np.allclose(rows["stability"], expected)
     assert rows["agreement"].notna().tolist() == [True, False, False]  # one clustering, counted once
+
+
+def test_models_fitted_on_worker_processes_equal_those_fitted_here(tiny_corpus: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """With two workers the neural models train in parallel processes, one thread each, as in
+    this process: the same embeddings, counted as trained, not reused."""
+    from songscape import experiment
+
+    saved_by_workers: list[frozenset[Path]] = []
+
+    def spied(*args: object) -> frozenset[Path]:
+        saved_by_workers.append(fit_on_workers(*args))
+        return saved_by_workers[-1]
+
+    fit_on_workers = experiment._fit_on_workers
+    monkeypatch.setattr(experiment, "_fit_on_workers", spied)
+    collection = load_collection(tiny_corpus.parent, tiny_corpus, label_columns=["style"])
+    specs = [{"name": "vae", "kind": "vae", "params": SMALL}, {"name": "group-vae", "kind": "group-vae", "params": SMALL}]
+    outcomes = {}
+    for workers in (1, 2):
+        config = _config(specs).model_copy(update={"seeds": [0, 1, 2, 3]})
+        config = config.model_copy(update={"audio": config.audio.model_copy(update={"workers": workers})})
+        outcomes[workers] = run_experiment(config, collection, Workspace(tmp_path / str(workers)), log=lambda m: None)
+    assert [len(saved) for saved in saved_by_workers] == [8, 8]  # one worker: in this process, still saved first
+    assert outcomes[2].models_trained == outcomes[1].models_trained == 8 and outcomes[2].models_reused == 0
+    for name in ("vae", "group-vae"):
+        for seed in range(4):
+            here, there = (read_npz(outcomes[w].workspace.embedding(name, seed))["embedding"] for w in (1, 2))
+            assert np.array_equal(here, there)

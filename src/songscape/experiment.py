@@ -29,7 +29,7 @@ from songscape.models.neural import NeuralRepresentation
 from songscape.rows import RowView
 from songscape.runners import runner_for
 from songscape.text.embed import cached_lyrics_features
-from songscape.threads import training_threads
+from songscape.threads import choose_device, training_threads
 from songscape.workspace import Workspace, content_key, write_csv, write_npz, write_parquet
 
 Log = Callable[[str], None]
@@ -102,14 +102,13 @@ def _model_inputs(spec: RepresentationSpec, block: InputBlock, tracks: pd.DataFr
     return inputs
 
 
-def _fitted_model(spec: RepresentationSpec, seed: int, block: InputBlock, inputs: dict[str, np.ndarray],
-                  config: RunConfig, workspace: Workspace, log: Log,
-                  ) -> tuple[Representation, float, bool, Path]:
-    """The model for (spec, seed, inputs): loaded when saved before, else fitted and saved.
-    Models that cluster themselves (``predict``) get the run's k, neural models the run's
-    device, and models on lyric vectors block scaling (an SVD's leading axes stay leading),
-    unless their params set one.
-    Returns the model, its fit time in seconds, whether it was reused and its folder."""
+def _planned_model(spec: RepresentationSpec, seed: int, block: InputBlock, inputs: dict[str, np.ndarray],
+                   config: RunConfig, workspace: Workspace) -> tuple[Representation, Path, dict[str, object]]:
+    """The unfitted model for (spec, seed, inputs), the folder it is saved in (named by a key
+    of its parameters, defaults too, and of its input) and the metadata saved with it. Models
+    that cluster themselves (``predict``) get the run's k, neural models the run's device, and
+    models on lyric vectors block scaling (an SVD's leading axes stay leading), unless their
+    params set one."""
     cls = REPRESENTATIONS[spec.kind]
     params = dict(spec.params)
     if callable(getattr(cls, "predict", None)):
@@ -121,22 +120,89 @@ def _fitted_model(spec: RepresentationSpec, seed: int, block: InputBlock, inputs
     model = cls(random_state=seed, **params)
     condition = list(map(str, inputs.get("condition", [])))
     input_key = block.input_key(reads_segments(spec))
-    key = content_key(spec.kind, model.get_params(), input_key, spec.condition, condition)  # defaults too
-    directory = workspace.model_dir(spec.name, key)
+    key = content_key(spec.kind, model.get_params(), input_key, spec.condition, condition)
+    return model, workspace.model_dir(spec.name, key), {"input": input_key, "condition": spec.condition}
+
+
+def _fitted_model(spec: RepresentationSpec, seed: int, block: InputBlock, inputs: dict[str, np.ndarray],
+                  config: RunConfig, workspace: Workspace, log: Log, fitted_now: frozenset[Path] = frozenset(),
+                  ) -> tuple[Representation, float, bool, Path]:
+    """The model for (spec, seed, inputs): loaded when saved (by an earlier run, or by this
+    run's workers: ``fitted_now``, not counted as reused), else fitted and saved.
+    Returns the model, its fit time in seconds, whether it was reused and its folder."""
+    model, directory, metadata = _planned_model(spec, seed, block, inputs, config, workspace)
     config_path = directory / CONFIG_FILE
     if config_path.exists():
         try:
             fit_seconds = json.loads(config_path.read_text()).get("metadata", {}).get("fit_seconds", np.nan)
-            return load_representation(directory), float(fit_seconds), True, directory
+            return load_representation(directory), float(fit_seconds), directory not in fitted_now, directory
         except Exception as error:  # corrupt, or saved by an older version: the cache is rebuilt
             log(f"{spec.name}, seed {seed}: saved model in {directory} cannot be loaded "
                 f"({type(error).__name__}); training it again")
+    fit_seconds = fit_and_save(model, inputs, directory, metadata)
+    return model, fit_seconds, False, directory
+
+
+def fit_and_save(model: Representation, inputs: dict[str, np.ndarray], directory: Path,
+                 metadata: dict[str, object]) -> float:
+    """Fit ``model`` on ``inputs`` and save it in ``directory`` with ``metadata`` and its fit
+    time; returns the fit time in seconds."""
     started = time.perf_counter()
     model.fit(**inputs)
     fit_seconds = time.perf_counter() - started
-    model.save(directory, metadata={"fit_seconds": fit_seconds, "input": input_key,
-                                    "condition": spec.condition})
-    return model, fit_seconds, False, directory
+    model.save(directory, metadata={"fit_seconds": fit_seconds, **metadata})
+    return fit_seconds
+
+
+PARALLEL_FIT_MAX_BYTES = 256 * 2**20  # models whose inputs are larger train in this process (no copy to workers)
+
+
+@dataclass(frozen=True)
+class _FitJob:
+    """One model to fit and save in a worker process."""
+
+    model: Representation
+    inputs: dict[str, np.ndarray]
+    directory: Path
+    metadata: dict[str, object]
+
+
+def _run_fit_job(job: _FitJob) -> str:
+    """`fit_and_save` for one job in a worker; "" when done, else why not (the model is then
+    fitted again in the main process, where its error, if any, is raised)."""
+    try:
+        fit_and_save(job.model, job.inputs, job.directory, job.metadata)
+    except Exception as error:  # noqa: BLE001 — the main process fits it again and reports
+        return f"{type(error).__name__}: {error}"
+    return ""
+
+
+def _fit_on_workers(runnable: list[tuple[RepresentationSpec, InputBlock]], tracks: pd.DataFrame,
+                    config: RunConfig, workspace: Workspace) -> frozenset[Path]:
+    """Fit the grid's neural models that are not saved yet on the run's workers (the local pool,
+    one single-threaded process per core, or the Dask cluster), each on one CPU thread as in
+    this process, so the weights are the same; returns the folders saved. Nothing when the models
+    run on a GPU (one device: they train in turn in this process) or their inputs exceed
+    `PARALLEL_FIT_MAX_BYTES` (copied to every worker)."""
+    if choose_device(config.device) != "cpu":
+        return frozenset()
+    jobs = []
+    for spec, block in runnable:
+        if not issubclass(REPRESENTATIONS[spec.kind], NeuralRepresentation):
+            continue
+        inputs = _model_inputs(spec, block, tracks)
+        if sum(int(np.prod(values.shape)) * values.dtype.itemsize for values in inputs.values()
+               if hasattr(values, "shape")) > PARALLEL_FIT_MAX_BYTES:
+            continue
+        inputs = {name: np.asarray(values) if isinstance(values, RowView) else values
+                  for name, values in inputs.items()}
+        for seed in config.seeds:
+            model, directory, metadata = _planned_model(spec, seed, block, inputs, config, workspace)
+            if not (directory / CONFIG_FILE).exists():
+                jobs.append(_FitJob(model, inputs, directory, metadata))
+    runner = runner_for(config.distributed, config.audio.workers)
+    outcomes = runner(_run_fit_job, jobs, lambda reason: reason)
+    return frozenset(job.directory for job, failure in zip(jobs, outcomes) if not failure)
 
 
 def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFrame,
@@ -317,7 +383,7 @@ class _SeedFit:
 def _run_representation(spec: RepresentationSpec, block: InputBlock, tracks: pd.DataFrame,
                         common: np.ndarray, ok: np.ndarray, config: RunConfig, scoring: _Scoring,
                         workspace: Workspace, counts: dict[str, int], log: Log,
-                        ) -> tuple[list[dict], list[dict], Labelings]:
+                        fitted_now: frozenset[Path] = frozenset()) -> tuple[list[dict], list[dict], Labelings]:
     """Fit, embed, cluster and score one representation over every seed, and, for neural
     models with two seeds or more, the consensus of each clusterer over the seeds (`_consensus`);
     write its labels and embeddings. Returns result rows, k-selection rows, and its labelings by
@@ -341,7 +407,7 @@ def _run_representation(spec: RepresentationSpec, block: InputBlock, tracks: pd.
 
     for seed in config.seeds:
         model, fit_seconds, was_reused, model_dir = _fitted_model(spec, seed, block, inputs,
-                                                                  config, workspace, log)
+                                                                  config, workspace, log, fitted_now)
         counts["reused" if was_reused else "trained"] += 1
         covered = model.transform(**inputs)
         embedding = np.zeros((len(usable), covered.shape[1]), dtype=np.float32)
@@ -421,20 +487,23 @@ def run_experiment(config: RunConfig, collection: Collection, workspace: Workspa
     labelings: Labelings = {}
     counts = {"trained": 0, "reused": 0}
     common_spaces: dict[str, np.ndarray] = {}  # per input, shared by its representations
+    runnable = []
     for configured in config.representations:
         spec = _available(configured, blocks, config.representations, log)
         if spec is None:
             continue
-        block = blocks[spec.input]
-        covered = int(block.usable[ok].sum())
+        covered = int(blocks[spec.input].usable[ok].sum())
         if covered < max(MIN_TRACKS, config.n_clusters or 0):
             log(f"{spec.name}: only {covered} tracks have {spec.input} features; skipped")
             continue
+        runnable.append((spec, blocks[spec.input]))
+    fitted_now = _fit_on_workers(runnable, tracks, config, workspace)
+    for spec, block in runnable:
         if spec.input not in common_spaces:
             common_spaces[spec.input] = _common_space(block, ok)
         with training_threads():
             spec_rows, spec_k_rows, spec_labelings = _run_representation(spec, block, tracks, common_spaces[spec.input],
-                                                         ok, config, scoring, workspace, counts, log)
+                                                         ok, config, scoring, workspace, counts, log, fitted_now)
         rows += spec_rows
         k_rows += spec_k_rows
         labelings.update(spec_labelings)

@@ -135,10 +135,11 @@ class _LossTotals:
         return {name: value / self.rows for name, value in zip(self.sums, values)}
 
 
-def _optimizer(model: nn.Module, settings: TrainingSettings, device: torch.device) -> torch.optim.Optimizer:
-    """AdamW; on CUDA its fused kernel (one launch for every parameter)."""
+def _optimizer(model: nn.Module, settings: TrainingSettings) -> torch.optim.Optimizer:
+    """AdamW's fused kernel (one pass over every parameter, on the CPU as on CUDA): the
+    per-tensor update took a third of a small model's step."""
     return torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay,
-                             fused=device.type == "cuda" or None)
+                             fused=True)
 
 
 def train(model: nn.Module, loss_fn: LossFn, data: Data, settings: TrainingSettings,
@@ -160,7 +161,7 @@ def train(model: nn.Module, loss_fn: LossFn, data: Data, settings: TrainingSetti
     data = on_device(data, device)
     n = len(next(iter(data.values())))
     train_rows, validation_rows = split_indices(n, settings.validation_fraction, generator)
-    optimizer = _optimizer(model, settings, device)
+    optimizer = _optimizer(model, settings)
     settle = max(settings.warmup_epochs, settings.schedule_epochs)
     best_loss, best_state, best_epoch = float("inf"), copy.deepcopy(model.state_dict()), 0
     history: list[dict[str, float]] = []
