@@ -10,7 +10,7 @@ until ``--count`` clips exist; clips are written as Ogg Vorbis (or ``--format fl
 Vorbis takes about 2 s per clip here, FLAC a fraction of that) at the source's rate and
 channels. `lyrics.csv` gives clip i the lyrics of row i mod n of the lyrics table, with a last
 line naming the clip (so no two texts are equal and none is served from the e5 cache), plus
-the source folder as a `source` label.
+the source folder as a `source` label and the track a clip was cut from as `track`.
 """
 
 from __future__ import annotations
@@ -55,9 +55,10 @@ def main() -> None:
             samples = handle.read(int(CLIP_S * handle.samplerate), dtype="float32")
             sf.write(args.out / name, samples, handle.samplerate, **ENCODINGS[args.format])
         lyrics = table[column].iloc[index % len(table)]
-        rows.append({"file": name, "source": path.parent.name, "lyrics": f"{lyrics}\n(clip {index})"})
+        rows.append({"file": name, "source": path.parent.name, "track": path.stem,
+                     "lyrics": f"{lyrics}\n(clip {index})"})
     with open(args.out / "lyrics.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["file", "source", "lyrics"])
+        writer = csv.DictWriter(handle, fieldnames=["file", "source", "track", "lyrics"])
         writer.writeheader()
         writer.writerows(rows)
     print(f"{len(rows)} clips from {len(sources)} tracks → {args.out}")
