@@ -55,8 +55,10 @@ class ConvVAE(VAE):
     takes_segments = False  # one patch per track
 
     def __init__(self, channels: tuple[int, ...] = (8, 16, 32, 32), hidden: tuple[int, ...] = (256,),
-                 epochs: int = 120, patience: int = 15, **kwargs: Any) -> None:
-        super().__init__(hidden=hidden, epochs=epochs, patience=patience, **kwargs)
+                 epochs: int = 120, patience: int = 15, batch_size: int = 64, learning_rate: float = 1e-3,
+                 **kwargs: Any) -> None:
+        super().__init__(hidden=hidden, epochs=epochs, patience=patience, batch_size=batch_size,
+                         learning_rate=learning_rate, **kwargs)
         self.channels = tuple(channels)
 
     def _tensors(self, inputs: dict[str, Any], fitting: bool) -> Batch:

@@ -48,7 +48,7 @@ class NeuralRepresentation(Representation):
     takes_segments = True
 
     def __init__(self, latent_dim: int = 8, hidden: tuple[int, ...] = (128, 64),
-                 epochs: int = 300, batch_size: int = 64, learning_rate: float = 1e-3,
+                 epochs: int = 300, batch_size: int = 256, learning_rate: float = 2e-3,
                  weight_decay: float = 0.0, patience: int = 30,
                  validation_fraction: float = 0.15, validate_every: int = 5, gradient_clip: float = 5.0,
                  scaling: str = "dimension", device: str = "auto", random_state: int = 0) -> None:

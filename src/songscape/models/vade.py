@@ -103,8 +103,9 @@ class VaDE(NeuralRepresentation):
 
     def __init__(self, n_components: int | None = None, covariance_type: str = "full",
                  pretrain_epochs: int = 100, n_init: int = 3, latent_dim: int = 8,
-                 epochs: int = 150, **kwargs: Any) -> None:
-        super().__init__(latent_dim=latent_dim, epochs=epochs, **kwargs)
+                 epochs: int = 150, batch_size: int = 64, learning_rate: float = 1e-3, **kwargs: Any) -> None:
+        super().__init__(latent_dim=latent_dim, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                         **kwargs)
         if covariance_type not in ("full", "diag"):
             raise ValueError(f"covariance_type must be 'full' or 'diag', got {covariance_type!r}")
         self.n_components = n_components
