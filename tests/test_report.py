@@ -46,10 +46,12 @@ def test_report_has_every_kind_of_figure(report_dir: Path) -> None:
     names = {path.name for path in report_dir.glob("*.png")}
     best, _ = best_result(pd.read_parquet(report_dir.parent / "results.parquet"))
     for expected in (f"map-{best}-umap.png", f"map-{best}-tsne.png", "compare-clusters.png", "compare-label.png",
-                     "composition-vae.png", "composition-conv.png", "training-curves.png", "k-selection.png",
+                     f"composition-{best}.png", "training-curves.png", "k-selection.png",
                      "reconstructions-conv.png", "traversal-vae.png", "traversal-conv.png", "metrics.png"):
         assert expected in names
-    assert not {f"map-{other}-umap.png" for other in ("vae", "conv") if other != best} & names  # best only
+    others = [other for other in ("vae", "conv") if other != best]
+    assert not {f"{figure}-{other}{end}" for figure, end in (("map", "-umap.png"), ("composition", ".png"))
+                for other in others} & names  # the best result only
     page = (report_dir / "index.html").read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") == len(names)  # every figure inlined once
     assert "<figcaption>conv: reconstructions</figcaption>" in page and "href='map.html'" in page

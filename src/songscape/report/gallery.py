@@ -154,22 +154,19 @@ def comparison_maps(workspace: Workspace, results: pd.DataFrame, tracks: pd.Data
     return figures
 
 
-def compositions(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFrame,
-                 label_columns: list[str]) -> list[Figure]:
-    """Per representation (first algorithm, first seed): its clusters split by language and
-    by each label column."""
-    seed, by_id, figures = _first_seed(results), tracks.set_index("track_id"), []
+def composition(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFrame,
+                label_columns: list[str]) -> list[Figure]:
+    """The best result's clusters (first seed) split by language and by each label column (the
+    other representations are compared in the tables and on `comparison_maps`)."""
+    representation, algorithm = best_result(results)
+    seed, by_id = _first_seed(results), tracks.set_index("track_id")
     columns = ["language", *[c for c in label_columns if c != "language"]]
-    for representation in results["representation"].unique():
-        algorithm = _first_algorithm(results, representation)
-        labels = pd.read_parquet(workspace.labels(representation, algorithm))
-        rows = by_id.loc[labels["track_id"]]
-        path = workspace.report_dir / f"composition-{representation}.png"
-        plot_composition(labels[f"seed_{seed}"].to_numpy(),
-                         {c: rows[c].to_numpy(dtype=object) for c in columns if c in rows},
-                         f"{representation} + {algorithm} (seed {seed})", path)
-        figures.append((f"{representation} + {algorithm}: cluster composition", path))
-    return figures
+    labels = pd.read_parquet(workspace.labels(representation, algorithm))
+    rows = by_id.loc[labels["track_id"]]
+    path = workspace.report_dir / f"composition-{representation}.png"
+    plot_composition(labels[f"seed_{seed}"].to_numpy(), {c: rows[c].to_numpy(dtype=object) for c in columns if c in rows},
+                     f"{representation} + {algorithm} (seed {seed})", path)
+    return [(f"{representation} + {algorithm} (the best result): cluster composition", path)]
 
 
 def _model_dirs(workspace: Workspace, results: pd.DataFrame) -> dict[str, Path]:

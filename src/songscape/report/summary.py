@@ -172,8 +172,7 @@ def write_report(workspace: Workspace) -> Path:
         _cards_section(workspace, results, tracks, label_columns),
         "<h2>Maps</h2>", _figures(gallery.latent_maps(workspace, results, tracks, label_columns, list(map_methods))
                                   + gallery.comparison_maps(workspace, results, tracks, label_columns)),
-        "<h2>Cluster composition</h2>", _figures(gallery.compositions(workspace, results, tracks,
-                                                                     label_columns)),
+        "<h2>Cluster composition</h2>", _figures(gallery.composition(workspace, results, tracks, label_columns)),
         "<h2>Models</h2>", _figures(gallery.training_curves(workspace, results)
                                     + gallery.model_figures(workspace, results, tracks)),
         "<h2>Choosing k</h2>", _figures(gallery.k_selection(workspace))
