@@ -46,9 +46,8 @@ def synthetic(name: str, seed: int = 0) -> dict[str, np.ndarray]:
     if name == "table":
         return {"X": mapped(600), "condition": np.array(["bn", "en"])[groups % 2]}
     if name == "multimodal":
-        lyrics = mapped(384)
-        lyrics[::5] = np.nan  # a fifth of the tracks without lyrics
-        return {"audio": mapped(216), "lyrics": lyrics}
+        has_lyrics = np.arange(ROWS) % 5 != 0  # a fifth of the tracks without lyrics
+        return {"audio": mapped(216), "lyrics": mapped(384) * has_lyrics[:, None], "lyrics_mask": has_lyrics}
     if name == "segments":
         return {"X": mapped(8 * 174).reshape(ROWS, 8, 174)}
     return {"X": mapped(64 * 128, 400).reshape(400, 64, 128)}
@@ -70,7 +69,7 @@ def fit_once(model: str, device: str) -> dict[str, float]:
     if kind == "cvae":
         estimator.fit(data["X"], condition=data["condition"])
     elif kind == "mvae":
-        estimator.fit(data["audio"], data["lyrics"])
+        estimator.fit(data["audio"], data["lyrics"], lyrics_mask=data["lyrics_mask"])
     else:
         estimator.fit(data["X"])
     if device == "cuda":

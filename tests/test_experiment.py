@@ -143,7 +143,8 @@ def test_models_fitted_on_worker_processes_equal_those_fitted_here(tiny_corpus: 
     fit_on_workers = experiment._fit_on_workers
     monkeypatch.setattr(experiment, "_fit_on_workers", spied)
     collection = load_collection(tiny_corpus.parent, tiny_corpus, label_columns=["style"])
-    specs = [{"name": "vae", "kind": "vae", "params": SMALL}, {"name": "group-vae", "kind": "group-vae", "params": SMALL}]
+    specs = [{"name": "vae", "kind": "vae", "params": SMALL},
+             {"name": "group-vae", "kind": "group-vae", "params": SMALL}]
     outcomes = {}
     for workers in (1, 2):
         config = _config(specs).model_copy(update={"seeds": [0, 1, 2, 3]})

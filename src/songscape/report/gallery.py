@@ -164,7 +164,8 @@ def composition(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFram
     labels = pd.read_parquet(workspace.labels(representation, algorithm))
     rows = by_id.loc[labels["track_id"]]
     path = workspace.report_dir / f"composition-{representation}.png"
-    plot_composition(labels[f"seed_{seed}"].to_numpy(), {c: rows[c].to_numpy(dtype=object) for c in columns if c in rows},
+    plot_composition(labels[f"seed_{seed}"].to_numpy(),
+                     {c: rows[c].to_numpy(dtype=object) for c in columns if c in rows},
                      f"{representation} + {algorithm} (seed {seed})", path)
     return [(f"{representation} + {algorithm} (the best result): cluster composition", path)]
 
