@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from code_versions import code_versions  # benchmarks/ is on the path when a benchmark runs
+
 REDONE = ("models", "embeddings", "labels", "clusters", "layouts", "report", "results.csv", "results.parquet",
           "k_selection.parquet", "map.html")
 FRONT_END_DONE = ("audio features:", "audio features +", "lyrics features")  # a front-end stage's last line
@@ -81,9 +83,7 @@ def main() -> None:
     parser.add_argument("--run", type=Path, required=True, help="a finished run whose features are cached")
     parser.add_argument("--reference-src", type=Path, help="src/ of the checkout to compare against")
     args = parser.parse_args()
-    versions = {"now": Path(__file__).resolve().parents[1] / "src"}
-    if args.reference_src:
-        versions = {"reference": args.reference_src.resolve(), **versions}
+    versions = code_versions(args.reference_src)
     measured = {}
     for version, src in versions.items():
         print(f"{version}: {src}", flush=True)

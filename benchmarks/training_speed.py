@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from code_versions import code_versions  # benchmarks/ is on the path when a benchmark runs
+
 ROWS = 1000
 NEVER_STOP = 10**6
 # model: (kind, params, data); data names a generator below. The sizes of issue 27's table.
@@ -99,9 +101,7 @@ def main() -> None:
     import torch
 
     devices = ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
-    versions = {"now": Path(__file__).resolve().parents[1] / "src"}
-    if args.reference_src:
-        versions = {"reference": args.reference_src.resolve(), **versions}
+    versions = code_versions(args.reference_src)
     print("| model | device | " + " | ".join(f"{v} s | {v} val loss" for v in versions)
           + (" | reference / now" if len(versions) == 2 else "") + " |")
     print("|---|---|" + "---|---|" * len(versions) + ("---|" if len(versions) == 2 else ""))

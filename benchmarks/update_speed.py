@@ -20,6 +20,8 @@ from pathlib import Path
 
 from songscape.collection import AUDIO_EXTENSIONS
 
+from code_versions import code_versions  # benchmarks/ is on the path when a benchmark runs
+
 
 def timed(command: list[str], src: Path) -> float:
     """Wall seconds of ``command`` run with songscape imported from ``src``; its output is kept
@@ -52,9 +54,7 @@ def main() -> None:
     parser.add_argument("--reference-src", type=Path, help="src/ of the checkout to compare against")
     args = parser.parse_args()
     files = sorted(p.resolve() for p in args.audio.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
-    versions = {"now": Path(__file__).resolve().parents[1] / "src"}
-    if args.reference_src:
-        versions = {"reference": args.reference_src.resolve(), **versions}
+    versions = code_versions(args.reference_src)
     print(f"{len(files) - args.add} tracks, then {args.add} added; --preset {args.preset}\n")
     print("| version | first run s | update s |\n|---|---|---|")
     updates = {}
