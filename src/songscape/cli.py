@@ -27,6 +27,7 @@ from songscape.report.server import start_map_server
 from songscape.runners import DistributedError
 from songscape.search import search_lyrics, similar
 from songscape.update import update_run
+from songscape.workspace import RunFileError, make_folder
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Map and cluster music collections from audio and lyrics.")
@@ -35,12 +36,21 @@ console = PlainConsole(width=None if sys.stdout.isatty() else 160, soft_wrap=Tru
 DEFAULT_RUNS = Path("songscape-runs")
 T = TypeVar("T")
 _USER_ERRORS = (CollectionError, ConfigError, PipelineError, ClusteringError, LibraryError, DistributedError,
-                FigureSkipped)
+                FigureSkipped, RunFileError, OSError)
 
 
 def _fail(error: Exception) -> NoReturn:
-    console.print(styled(("error:", "red"), f" {error}"))
+    console.print(styled(("error:", "red"), f" {_one_line(error)}"))
     raise typer.Exit(code=2)
+
+
+def _one_line(error: Exception) -> str:
+    """A user error as one line; a system error (a full disk, a file where a folder belongs)
+    names its file and what the system said."""
+    if isinstance(error, OSError) and error.strerror:
+        named = " → ".join(str(name) for name in (error.filename, error.filename2) if name)
+        return f"{named}: {error.strerror}" if named else error.strerror
+    return printable(str(error), one_line=True)
 
 
 def _print_table(table: pd.DataFrame) -> None:
@@ -241,6 +251,8 @@ def update(
 ) -> None:
     """Take new, changed, moved and deleted files of the run's folder into a finished run without
     refitting: new tracks join the existing clusters, every other track keeps its cluster."""
+    if playlists_dir is not None:  # a file in the way is said before the update, not after
+        _or_fail(lambda: make_folder(playlists_dir))
     summary = _or_fail(lambda: update_run(run_dir, folder, refit, log=console.print, replace=replace,
                                           allow_deletes=allow_deletes))
     diff = summary.diff

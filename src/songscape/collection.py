@@ -9,8 +9,10 @@ and files without a row are listed and counted, never fatal.
 from __future__ import annotations
 
 import codecs
+from collections import Counter
 import io
 import json
+import os
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,8 +27,9 @@ from songscape.feature_table import (
     FeatureTableError,
     read_feature_table,
 )
+from songscape.filenames import stored_path, stored_text
 from songscape.labels import LabelColumnError, choose_label_columns, merge_label_spellings
-from songscape.scan import AUDIO_EXTENSIONS, Scan, scan_audio
+from songscape.scan import AUDIO_EXTENSIONS, Scan, scan_audio, unusable_file
 from songscape.tags import LYRICS_SIDECARS, TAG_COLUMNS, FileTags, read_file_tags
 from songscape.text.language import detect_language
 from songscape.text.normalize import normalize_lyrics
@@ -35,6 +38,7 @@ from songscape.workspace import file_sha1
 MATCH_COLUMN_CANDIDATES = ("path", "file", "filename", "file_name", "audio_path", "audio",
                            "track_id", "id")
 LYRICS_COLUMN_CANDIDATES = ("lyrics", "lyric", "text")
+MAX_TEXT_BYTES = 256 << 20  # a table or a lyrics file larger than this is refused, not read
 
 
 class CollectionError(ValueError):
@@ -91,8 +95,10 @@ def _decode_text(path: Path) -> str:
 def read_table(path: Path) -> pd.DataFrame:
     """Read a CSV, TSV, JSON (records or columns) or Parquet table with every value as text."""
     path = Path(path)
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise CollectionError(f"{path}: table does not exist")
+    if refused := unusable_file(path, MAX_TEXT_BYTES):
+        raise CollectionError(f"{path}: {refused}")
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
@@ -183,6 +189,9 @@ def _check_unique(values: pd.Series, what: str, table: Path) -> None:
 def _sidecar_lyrics(audio: Path, warnings: list[str]) -> str:
     for suffix in LYRICS_SIDECARS:
         sidecar = audio.with_suffix(suffix)
+        if os.path.lexists(sidecar) and (refused := unusable_file(sidecar, MAX_TEXT_BYTES)):
+            warnings.append(f"{sidecar}: {refused}; lyrics ignored")
+            return ""
         if sidecar.is_file():
             try:
                 text = _decode_text(sidecar)
@@ -233,15 +242,39 @@ def _tracks_from_audio(audio_dir: Path, exclude: tuple[str, ...], warnings: list
     if scan.excluded:
         warnings.append(f"{scan.excluded} files or folders left out by --exclude")
     index = _FileIndex(audio_dir, scan.files)
+    relatives = [index.relative(file) for file in scan.files]
     tracks = []
-    for file in scan.files:
-        relative = index.relative(file)
+    for file, relative, track_id in zip(scan.files, relatives, file_track_ids(relatives)):
         tags = read_file_tags(file)
         if tags.error:
             warnings.append(f"{relative}: {tags.error}; its tags are ignored")
-        tracks.append(_Track(str(PurePosixPath(relative).with_suffix("")), str(file.absolute()),
-                             file_sha1(file), file, tags))
+        tracks.append(_Track(stored_text(track_id), stored_path(file.absolute()), file_sha1(file), file, tags))
     return tracks, index
+
+
+def file_track_ids(relatives: list[str]) -> list[str]:
+    """The track id of each file (its path under the folder): the path without its extension,
+    or with it where another file has the same path without one (``song.ogg`` and
+    ``song.flac`` are ``song.ogg`` and ``song.flac``)."""
+    stems = [str(PurePosixPath(relative).with_suffix("")) for relative in relatives]
+    shared = {stem for stem, count in Counter(stems).items() if count > 1}
+    return [relative if stem in shared else stem for relative, stem in zip(relatives, stems)]
+
+
+def unique_ids(ids: list[str]) -> list[str]:
+    """``ids`` with every repeat made unique by a ``~2``, ``~3``… suffix (in order), so that a
+    track id names one track whatever the table's ids and the files' names are."""
+    taken = set(ids)
+    seen: set[str] = set()
+    unique = []
+    for track_id in ids:
+        candidate, number = track_id, 1
+        while candidate in seen or (number > 1 and candidate in taken):  # taken: another track's own id
+            number += 1
+            candidate = f"{track_id}~{number}"
+        seen.add(candidate)
+        unique.append(candidate)
+    return unique
 
 
 def _match_rows(values: pd.Series, find: Callable[[str], int | None], what: str, path: Path,
@@ -377,6 +410,10 @@ def load_collection(audio_dir: Path | None = None, table: Path | None = None, *,
     records = [_record(track, None if table_rows[i] is None else frame_rows[table_rows[i]],
                        None if feature_rows[i] is None else metadata_rows[feature_rows[i]],
                        lyrics_source, labels, warnings) for i, track in enumerate(tracks)]
+    for record, track_id in zip(records, unique_ids([str(record["track_id"]) for record in records])):
+        if track_id != record["track_id"]:
+            warnings.append(f"track id '{record['track_id']}' is taken by another track: this one is '{track_id}'")
+            record["track_id"] = track_id
     for record, row, track in zip(records, feature_rows, tracks):
         reason = (_unusable(record, row, feature_table, has_audio=audio_dir is not None)
                   or _outside(track.tags.duration_s, duration_range))

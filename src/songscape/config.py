@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import inspect
+import math
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -16,6 +19,10 @@ RepresentationKind = Literal["raw", "pca", "ae", "vae", "cvae", "conv-vae", "mva
 Input = Literal["audio", "mel", "pretrained", "lyrics", "hybrid", "multimodal"]
 # kinds that need one particular input, and the input only they can use
 REQUIRED_INPUT = {"conv-vae": "mel", "mvae": "multimodal"}
+# inputs of earlier versions, and what replaced them
+RENAMED_INPUTS = {"musicnn": "input: pretrained with audio.network: MTT_musicnn (or MSD_musicnn)"}
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]  # what NumPy and PyTorch accept as a seed
+_SET_BY_THE_RUN = {"random_state", "device"}  # estimator arguments a config does not give
 
 
 class ConfigError(ValueError):
@@ -102,6 +109,20 @@ class RepresentationSpec(_Strict):
     params: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments of the estimator "
                                    "(see docs/models.md), e.g. `latent_dim`, `beta`, `epochs`.")
 
+    @field_validator("input", mode="before")
+    @classmethod
+    def _renamed(cls, value: Any) -> Any:
+        if value in RENAMED_INPUTS:
+            raise ValueError(f"input '{value}' was replaced by {RENAMED_INPUTS[value]}")
+        return value
+
+    @model_validator(mode="after")
+    def _known_params(self) -> RepresentationSpec:
+        from songscape.models import REPRESENTATIONS  # the estimators import torch: only when checked
+
+        check_params(self.params, _init_parameters(REPRESENTATIONS[self.kind]), f"kind '{self.kind}'")
+        return self
+
     @model_validator(mode="after")
     def _consistent(self) -> RepresentationSpec:
         required = REQUIRED_INPUT.get(self.kind)
@@ -127,6 +148,12 @@ class ClustererSpec(_Strict):
         if name not in CLUSTERERS:
             raise ValueError(f"unknown clusterer '{name}'{_suggestion(name, CLUSTERERS)}")
         return name
+
+    @model_validator(mode="after")
+    def _known_params(self) -> ClustererSpec:
+        parameters = list(inspect.signature(CLUSTERERS[self.name].run).parameters.values())[3:]  # after X, k, seed
+        check_params(self.params, parameters, f"clusterer '{self.name}'")
+        return self
 
 
 class DistributedConfig(_Strict):
@@ -159,9 +186,9 @@ class RunConfig(_Strict):
                                            description="Where the heavy per-track stages run.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where PyTorch runs the pretrained network "
                                                    "and the models: auto (CUDA when available), cpu or cuda.")
-    representations: list[RepresentationSpec] = Field(description="The representations of the grid.")
-    clusterers: list[ClustererSpec] = Field(description="The clusterers of the grid.")
-    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1,
+    representations: list[RepresentationSpec] = Field(min_length=1, description="The representations of the grid.")
+    clusterers: list[ClustererSpec] = Field(min_length=1, description="The clusterers of the grid.")
+    seeds: list[Seed] = Field(default_factory=lambda: [0, 1, 2], min_length=1,
                              description="Every stochastic step runs once per seed.")
     n_clusters: int | None = Field(None, ge=2, description="k; null: chosen per algorithm over 2–10 "
                                    "(silhouette; BIC for gmm).")
@@ -180,6 +207,58 @@ class RunConfig(_Strict):
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+def _init_parameters(cls: type) -> list[inspect.Parameter]:
+    """The keyword arguments an estimator class accepts, its own and those its ``**kwargs``
+    pass on to its bases."""
+    found: dict[str, inspect.Parameter] = {}
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass) or klass is object:
+            continue
+        parameters = list(inspect.signature(klass.__init__).parameters.values())[1:]
+        found.update({p.name: p for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD or p.kind is p.KEYWORD_ONLY
+                      if p.name not in found})
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+            break
+    return list(found.values())
+
+
+def check_params(params: dict[str, Any], accepted: Iterable[inspect.Parameter], owner: str) -> None:
+    """Refuse a parameter ``owner`` does not take (naming it, with the closest one it does) or
+    a value of the wrong kind for its default: a whole number where the default is one (at least
+    1 where the default is), a finite number ≥ 0 where the default is a float, true/false, text,
+    a list of whole numbers ≥ 1 (layer sizes)."""
+    by_name = {p.name: p for p in accepted if p.name not in _SET_BY_THE_RUN}
+    for name, value in params.items():
+        if name not in by_name:
+            raise ValueError(f"params.{name}: {owner} takes no parameter '{name}'{_suggestion(name, by_name)} "
+                             f"(it takes: {', '.join(by_name) or 'none'})")
+        problem = _value_problem(value, by_name[name].default)
+        if problem:
+            raise ValueError(f"params.{name}: {problem}, not {value!r}")
+
+
+def _value_problem(value: Any, default: Any) -> str:
+    """What is wrong with ``value`` for a parameter whose default is ``default`` ("" when nothing)."""
+    checks: list[tuple[Callable[[Any], bool], Callable[[Any], bool], str]] = [
+        (lambda d: isinstance(d, bool), lambda v: isinstance(v, bool), "true or false"),
+        (lambda d: isinstance(d, int) and d >= 1,
+         lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "a whole number of at least 1"),
+        (lambda d: isinstance(d, int), lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+         "a whole number of at least 0"),
+        (lambda d: isinstance(d, float) or d is None,
+         lambda v: (v is None and default is None) or (
+             isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0),
+         "a number of at least 0" + (" or null" if default is None else "")),
+        (lambda d: isinstance(d, str), lambda v: isinstance(v, str), "text"),
+        (lambda d: isinstance(d, tuple), lambda v: isinstance(v, (list, tuple)) and all(
+            isinstance(i, int) and not isinstance(i, bool) and i >= 1 for i in v), "a list of whole numbers of at least 1"),
+    ]
+    for applies, valid, wanted in checks:
+        if applies(default):
+            return "" if valid(value) else f"must be {wanted}"
+    return ""
 
 
 def _suggestion(word: str, choices: Any) -> str:
@@ -277,7 +356,7 @@ def validate_config(data: dict[str, Any], source: str = "config") -> RunConfig:
     except ValidationError as error:
         first = error.errors()[0]
         location = ".".join(str(part) for part in first["loc"])
-        message = first["msg"]
+        message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             valid = _valid_keys(first["loc"][:-1])
             message = f"unknown key{_suggestion(str(first['loc'][-1]), valid)}"

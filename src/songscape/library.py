@@ -4,7 +4,6 @@ models); nothing is retrained."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,13 +19,14 @@ from songscape.cluster.algorithms import NEIGHBOURS, assign_by_neighbours, assig
 from songscape.cluster.metrics import NOISE
 from songscape.config import RunConfig, validate_config
 from songscape.experiment import MODEL_POSTERIOR
+from songscape.filenames import file_path, file_url, stored_text
 from songscape.models import Representation, load_representation
 from songscape.models.base import CONFIG_FILE
 from songscape.plaintext import printable
 from songscape.report.cards import cluster_cards, display_names
 from songscape.report.summary import RUN_FILE
 from songscape.report.tables import ranked_results
-from songscape.workspace import Workspace, read_npz, write_text
+from songscape.workspace import Workspace, make_folder, read_json, read_npz, read_parquet, write_text
 
 PLAYLIST_SUFFIX = ".m3u8"
 
@@ -64,7 +64,7 @@ class SavedRun:
         workspace = Workspace(root, create=False)
         if not (workspace.root / RUN_FILE).is_file() or not workspace.results_parquet.is_file():
             raise LibraryError(f"{run_dir}: not a finished songscape run (no {RUN_FILE} or results)")
-        results = pd.read_parquet(workspace.results_parquet)
+        results = read_parquet(workspace.results_parquet)
         if results.empty:
             raise LibraryError(f"{run_dir}: the run has no results (every representation was skipped)")
         missing = missing_artifacts(workspace, results)
@@ -73,8 +73,8 @@ class SavedRun:
             more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
             raise LibraryError(f"{run_dir}: {shown}{more} missing; run `songscape run` again with this run's "
                                "options to rebuild it (cached features and models are reused)")
-        record = json.loads((workspace.root / RUN_FILE).read_text(encoding="utf-8"))
-        return cls(workspace, pd.read_parquet(workspace.tracks), results, record)
+        record = read_json(workspace.root / RUN_FILE)
+        return cls(workspace, read_parquet(workspace.tracks), results, record)
 
     def choose(self, representation: str | None, algorithm: str | None = None,
                suitable: Callable[[str], bool] | None = None) -> tuple[str, str]:
@@ -110,14 +110,14 @@ def write_playlists(run_dir: Path, out_dir: Path, representation: str | None = N
     run = SavedRun.open(run_dir)
     representation, algorithm = run.choose(representation, algorithm)
     seed = int(run.results["seed"].min())
-    labels = pd.read_parquet(run.workspace.labels(representation, algorithm))
+    labels = read_parquet(run.workspace.labels(representation, algorithm))
     clusters = labels.set_index("track_id")[f"seed_{seed}"]
     names = {card.cluster: card.slug for card in cluster_cards(run.workspace, run.tracks, representation,
                                                                 algorithm, run.label_columns, seed)}
     tracks = run.tracks.set_index("track_id", drop=False).loc[clusters.index]
     if not tracks["path"].fillna("").astype(bool).any():
         raise LibraryError("this run has no audio files (lyrics or feature table only): nothing to play")
-    out_dir = Path(out_dir)
+    out_dir = make_folder(out_dir)
     written, used = [], set()
     for cluster, members in tracks.groupby(clusters.to_numpy(), sort=True):
         members = members[members["path"].fillna("").astype(bool)]
@@ -125,8 +125,7 @@ def write_playlists(run_dir: Path, out_dir: Path, representation: str | None = N
         for row, name in zip(members.itertuples(), display_names(members)):
             duration = getattr(row, "duration_s", np.nan)
             seconds = int(round(duration)) if pd.notna(duration) else -1
-            lines += [f"#EXTINF:{seconds},{printable(name, one_line=True)}",
-                      os.path.relpath(row.path, out_dir.resolve()).replace(os.sep, "/")]
+            lines += [f"#EXTINF:{seconds},{printable(name, one_line=True)}", playlist_entry(row.path, out_dir)]
         name = names[int(cluster)]
         while name in used:
             name += "-"
@@ -135,6 +134,17 @@ def write_playlists(run_dir: Path, out_dir: Path, representation: str | None = N
         write_text(path, "\n".join(lines) + "\n")
         written.append((path, len(members)))
     return written
+
+
+def playlist_entry(stored: str, out_dir: Path) -> str:
+    """A track's line in a playlist in ``out_dir``: its path relative to the playlist, or, when
+    the file's name holds a line break or bytes that are not UTF-8 (which no ``.m3u8`` line can
+    hold), its ``file://`` URI with those bytes percent-encoded."""
+    file = file_path(stored)
+    relative = os.path.relpath(file, out_dir.resolve()).replace(os.sep, "/")
+    if stored_text(relative) != relative or any(c in relative for c in "\r\n\u2028\u2029\x85"):
+        return "file://" + file_url(file.absolute())
+    return relative
 
 
 def assign(run_dir: Path, files: list[Path], representation: str | None = None,
@@ -172,7 +182,7 @@ def encoding_model(run: SavedRun, representation: str, seed: int) -> Path:
     if row["input"] not in ENCODABLE or not (model_dir / CONFIG_FILE).exists():
         raise LibraryError(f"{representation} is not a saved model on extracted audio (input {row['input']}); "
                            "assign needs one on audio statistics, log-mel patches or the pretrained network")
-    if not json.loads((model_dir / CONFIG_FILE).read_text())["metadata"].get("input", "").startswith(
+    if not read_json(model_dir / CONFIG_FILE)["metadata"].get("input", "").startswith(
             ("audio-", "mel-audio-", "pretrained-")):
         raise LibraryError(f"{representation} was trained on a feature table: new audio cannot be encoded")
     if str(row.get("conditioned_on") or ""):
@@ -214,7 +224,7 @@ def place(run: SavedRun, representation: str, algorithm: str, seed: int, model: 
     if rule is not None:
         return assign_with_rule(rule, codes)
     stored = read_npz(run.workspace.embedding(representation, seed))
-    labels = pd.read_parquet(run.workspace.labels(representation, algorithm)).set_index("track_id")[f"seed_{seed}"]
+    labels = read_parquet(run.workspace.labels(representation, algorithm)).set_index("track_id")[f"seed_{seed}"]
     embedded = np.all(np.isfinite(stored["embedding"]), axis=1)
     known_labels = labels.loc[stored["track_id"].astype(str)[embedded]].to_numpy()
     return assign_by_neighbours(stored["embedding"][embedded], known_labels, codes)

@@ -19,6 +19,7 @@ from songscape.report.explorer import write_map
 from songscape.report.figures import FigureSkipped
 from songscape.report.summary import RUN_FILE, write_report
 from songscape.report.tables import choice_note, headline_metrics, summarize
+from songscape.threads import choose_device
 from songscape.workspace import Workspace, write_text
 
 
@@ -86,6 +87,7 @@ def run_pipeline(config: RunConfig, source: CollectionSource, workspace_root: Pa
     """Read the collection, run the grid, write ``run.json`` and the report; return the
     outcome and the report's path."""
     console = console or PlainConsole()
+    choose_device(config.device)  # a device this machine lacks is said before any work
     collection = read_collection(source, config.label_columns)
     _describe_collection(collection, console)
     workspace = Workspace(workspace_root)
@@ -93,9 +95,9 @@ def run_pipeline(config: RunConfig, source: CollectionSource, workspace_root: Pa
     outcome = run_experiment(config, collection, workspace, log=lambda line: console.print(styled(line)))
     run_record = {
         "name": config.name, "config_yaml": config.to_yaml(),
-        "audio_dir": str(source.audio_dir) if source.audio_dir else None,
-        "table": str(source.table) if source.table else None,
-        "features": str(source.features) if source.features else None,
+        # absolute: `update` may be typed in any directory
+        "audio_dir": _absolute(source.audio_dir), "table": _absolute(source.table),
+        "features": _absolute(source.features),
         "id_column": source.id_column, "lyrics_column": source.lyrics_column,
         "exclude": list(source.exclude), "duration_range": list(source.duration_range),
         "label_columns": outcome.label_columns,
@@ -112,6 +114,11 @@ def run_pipeline(config: RunConfig, source: CollectionSource, workspace_root: Pa
     except FigureSkipped as reason:
         console.print(styled(("map skipped", "yellow"), f": {reason}"))
     return outcome, report
+
+
+def _absolute(path: Path | None) -> str | None:
+    """A path as the run stores it: absolute (links kept as the user named them), or None."""
+    return str(Path(path).absolute()) if path is not None else None
 
 
 def rebuild_report(run_dir: Path) -> tuple[Path, Path]:

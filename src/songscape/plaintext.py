@@ -3,7 +3,8 @@ whatever songscape prints or writes: the terminal, HTML, Markdown, LaTeX, playli
 
 Control characters (C0 and C1, DEL; ESC would colour or move a terminal) and the bidirectional
 embedding, override and isolate characters (U+202A–U+202E, U+2066–U+2069; U+202E reverses the
-text after it) are made visible as escapes such as ``\\x1b`` or ``\\u202e``. The raw value stays
+text after it) are made visible as escapes such as ``\\x1b`` or ``\\u202e``, as are lone
+surrogates (the undecodable bytes of a file name that is not UTF-8: ``\\udce9``). The raw value stays
 in `tracks.parquet`; only what is shown is changed.
 """
 
@@ -16,8 +17,8 @@ from rich.console import Console
 from rich.text import Text
 
 _LINE_BREAKS = "\n\t"
-_UNSAFE = regex.compile(r"[\p{Cc}\u202A-\u202E\u2066-\u2069]")
-_UNSAFE_ON_ONE_LINE = regex.compile(r"[\p{Cc}\u202A-\u202E\u2066-\u2069\u2028\u2029]")
+_UNSAFE = regex.compile(r"[\p{Cc}\p{Cs}\u202A-\u202E\u2066-\u2069]")
+_UNSAFE_ON_ONE_LINE = regex.compile(r"[\p{Cc}\p{Cs}\u202A-\u202E\u2066-\u2069\u2028\u2029]")
 
 
 def _visible(character: str) -> str:

@@ -102,6 +102,8 @@ def choose_device(setting: str) -> str:
     if setting == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if setting.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device '{setting}' asked for, but PyTorch sees no CUDA device here; "
-                           "use device: auto or cpu")
+        from songscape.config import ConfigError  # the config imports what runs in threads
+
+        raise ConfigError(f"device: '{setting}' asked for, but PyTorch sees no CUDA device here; "
+                          "use device: auto or cpu")
     return setting

@@ -37,7 +37,7 @@ from songscape.pipeline import CollectionSource, read_collection, rebuild_report
 from songscape.report.explorer import MAP_FILE
 from songscape.report.summary import RUN_FILE
 from songscape.runners import runner_for
-from songscape.workspace import read_npz, write_npz, write_parquet, write_text
+from songscape.workspace import read_npz, read_parquet, write_npz, write_parquet, write_text
 
 Log = Callable[[str], None]
 
@@ -103,7 +103,23 @@ class UpdateSummary:
     seconds: float
 
 
-def _source(run: SavedRun, folder: Path | None, replace: bool) -> CollectionSource:
+def _table(stored: str | None, log: Log) -> Path | None:
+    """The run's table, when it has one that can still be read (else said in the log: the new
+    tracks get no lyrics or labels from it)."""
+    if not stored:
+        return None
+    table = Path(stored)
+    if not table.is_absolute():
+        log(f"warning: this run stored its table as '{stored}', relative to the directory it was made in; "
+            "new tracks get nothing from it (run again with the table to fix this)")
+        return None
+    if not table.is_file():
+        log(f"warning: the run's table {stored} is gone; new tracks get nothing from it")
+        return None
+    return table
+
+
+def _source(run: SavedRun, folder: Path | None, replace: bool, log: Log) -> CollectionSource:
     """The run's collection as it is now: ``folder`` (default: the run's audio folder) with
     the run's table, columns, excludes and duration limits. Another folder than the run's is
     refused unless ``replace`` (the collection moved there): update reads the whole collection
@@ -114,12 +130,18 @@ def _source(run: SavedRun, folder: Path | None, replace: bool) -> CollectionSour
     if folder is None and not record.get("audio_dir"):
         raise LibraryError("this run has no audio folder: give the folder to update from")
     own = record.get("audio_dir")
+    if own and not Path(own).is_absolute():  # stored by an earlier version, relative to a directory unknown now
+        if folder is None:
+            raise LibraryError(f"this run stored its audio folder as '{own}', relative to the directory it was made "
+                               f"in: give the folder, `songscape update {run.workspace.root} FOLDER`")
+        own = None  # the folder given is taken as the run's, and stored absolute
+        replace = True
     if folder is not None and own and Path(folder).resolve() != Path(own).resolve() and not replace:
         raise LibraryError(f"{folder} is not this run's audio folder ({own}): put new files into {own} and run "
                            f"`songscape update {run.workspace.root}`, or, if the collection now lives in {folder}, "
                            "add --replace")
-    table = Path(record["table"]) if record.get("table") and Path(record["table"]).is_file() else None
-    return CollectionSource(Path(folder or record["audio_dir"]), table, record.get("id_column"),
+    return CollectionSource(Path(folder or own).absolute(), _table(record.get("table"), log),
+                            record.get("id_column"),
                             record.get("lyrics_column"), None, tuple(record.get("exclude", ())),
                             tuple(record.get("duration_range", (None, None))))
 
@@ -191,7 +213,7 @@ class _Updater:
             embedding = np.stack([np.full(width, np.nan, np.float32) if v is None else v for v in merged])
             for algorithm in rows["algorithm"].unique():
                 path = workspace.labels(representation, algorithm)
-                labels = pd.read_parquet(path).set_index("track_id")
+                labels = read_parquet(path).set_index("track_id")
                 placed = np.full(len(codes), NOISE, dtype=np.int64)
                 if encodable:
                     placed[self.ok] = place(self.run, representation, algorithm, seed, models[seed], inputs,
@@ -219,7 +241,7 @@ def carried_id(present: pd.Index, old_id: str, new_id: str) -> str:
 
 def _update_tags(run: SavedRun, diff: CollectionDiff, order: list[str], features: CollectionFeatures) -> None:
     """The run's network tag table for the updated tracks (carried rows renamed, new rows added)."""
-    old = pd.read_parquet(run.workspace.track_tags).set_index("track_id")
+    old = read_parquet(run.workspace.track_tags).set_index("track_id")
     new = pd.DataFrame(features.tags.tags, columns=features.tags.tag_names, index=diff.extracted)
     carried_ids = [t for t in order if t in diff.carried]
     carried = old.reindex([carried_id(old.index, diff.carried[t], t) for t in carried_ids])
@@ -233,7 +255,7 @@ def _refit(run: SavedRun, config: RunConfig, source: CollectionSource, started: 
     clustering to match the old one (`match_clusters`) so numbers stay where they can."""
     old_tracks = run.tracks
     pairs = run.results[["representation", "algorithm"]].drop_duplicates().itertuples(index=False)
-    old_labels = {(r, a): pd.read_parquet(run.workspace.labels(r, a)).set_index("track_id") for r, a in pairs}
+    old_labels = {(r, a): read_parquet(run.workspace.labels(r, a)).set_index("track_id") for r, a in pairs}
     run_pipeline(config, source, run.workspace.root, Console(quiet=True))
     refitted = SavedRun.open(run.workspace.root)
     diff = diff_tracks(old_tracks, refitted.tracks)
@@ -242,7 +264,7 @@ def _refit(run: SavedRun, config: RunConfig, source: CollectionSource, started: 
         path = refitted.workspace.labels(representation, algorithm)
         if not path.exists():
             continue
-        new = pd.read_parquet(path).set_index("track_id")
+        new = read_parquet(path).set_index("track_id")
         shared = [t for t in new.index if old_id.get(t) in old.index]
         for column in [c for c in new.columns if c in old.columns]:
             mapping = match_clusters(old.loc[[old_id[t] for t in shared], column].to_numpy(),
@@ -270,7 +292,7 @@ def _summary(run: SavedRun, diff: CollectionDiff, started: float) -> UpdateSumma
     representation, algorithm = run.choose(None, None)
     seed = int(run.results["seed"].min())
     tracks = run.tracks.set_index("track_id", drop=False).loc[diff.extracted]
-    labels = pd.read_parquet(run.workspace.labels(representation, algorithm)).set_index("track_id")
+    labels = read_parquet(run.workspace.labels(representation, algorithm)).set_index("track_id")
     clusters = labels.reindex(diff.extracted)[f"seed_{seed}"].fillna(NOISE).astype(int).to_numpy()
     placed = pd.DataFrame({"track_id": diff.extracted, "path": tracks["path"].to_numpy(),
                            "status": tracks["status"].to_numpy(), "reason": tracks["reason"].to_numpy(),
@@ -292,7 +314,7 @@ def update_run(run_dir: Path, folder: Path | None = None, refit: bool = False, l
     started = time.perf_counter()
     run = SavedRun.open(run_dir)
     config = run.config
-    source = _source(run, folder, replace)
+    source = _source(run, folder, replace, log)
     new = read_collection(source, run.label_columns).tracks
     diff = diff_tracks(run.tracks, new)
     _check_deletions(diff, len(run.tracks), allow_deletes)
@@ -300,7 +322,7 @@ def update_run(run_dir: Path, folder: Path | None = None, refit: bool = False, l
         return _refit(run, config, source, started)
     same_paths = run.tracks.set_index("track_id")["path"].astype(str).to_dict() == \
         new.set_index("track_id")["path"].astype(str).to_dict()
-    moved_to = str(Path(folder).absolute()) if replace and folder is not None else None
+    moved_to = str(source.audio_dir)  # stored only when it changed (a moved collection, an old relative path)
     if diff.unchanged and same_paths:
         _write_record(run, moved_to, None)
         if report_is_stale(run):

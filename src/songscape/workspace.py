@@ -7,9 +7,11 @@ reuses what is still valid, and every write goes to a temporary file renamed int
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 KEY_LENGTH = 12
 
@@ -71,15 +74,57 @@ def write_npz(target: Path, **arrays: np.ndarray) -> None:
 
 
 def write_text(target: Path, text: str) -> None:
-    """Write UTF-8 text atomically."""
+    """Write UTF-8 text atomically (the undecodable bytes of a file name, lone surrogates in
+    Python, as their escapes ``\\udcXX``)."""
     with atomic_path(target) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8", errors="backslashreplace")
+
+
+class RunFileError(ValueError):
+    """A file of a run that cannot be read (missing, truncated, not what it should be); the
+    message names it and the command that writes it again."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: cannot be read ({reason}); `songscape run` with this run's options writes it "
+                         "again (cached features and models are reused)")
+        self.path = path
+
+
+def _reason(error: Exception) -> str:
+    """An exception as the short reason of a `RunFileError` (its first line)."""
+    text = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    return (text.strip().splitlines() or [type(error).__name__])[0][:200]
+
+
+# what reading a damaged file raises: OSError, a bad zip/npz/pickle (ValueError, BadZipFile,
+# EOFError, KeyError), a bad Parquet file (pyarrow's ArrowException, a subclass of neither)
+_DAMAGED = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, pa.ArrowException)
 
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
-    """Load every array of an ``.npz`` into memory (no pickled objects)."""
-    with np.load(path, allow_pickle=False) as data:
-        return {name: data[name] for name in data.files}
+    """Load every array of an ``.npz`` into memory (no pickled objects); `RunFileError` when
+    it cannot be read."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+    except _DAMAGED as error:
+        raise RunFileError(Path(path), _reason(error)) from None
+
+
+def read_parquet(path: Path, **options: Any) -> pd.DataFrame:
+    """A Parquet table of a run; `RunFileError` when it cannot be read."""
+    try:
+        return pd.read_parquet(path, **options)
+    except _DAMAGED as error:
+        raise RunFileError(Path(path), _reason(error)) from None
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file of a run; `RunFileError` when it cannot be read."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except _DAMAGED as error:
+        raise RunFileError(Path(path), _reason(error)) from None
 
 
 def read_cached_npz(path: Path, names: tuple[str, ...]) -> dict[str, np.ndarray] | None:
@@ -87,9 +132,20 @@ def read_cached_npz(path: Path, names: tuple[str, ...]) -> dict[str, np.ndarray]
     (the caller computes it again)."""
     try:
         stored = read_npz(path)
-    except (OSError, ValueError):
+    except RunFileError:
         return None
     return stored if all(name in stored for name in names) else None
+
+
+def make_folder(path: Path) -> Path:
+    """Create the output folder ``path`` (and its parents) when missing; a `NotADirectoryError`
+    that names it when a file is in the way."""
+    path = Path(path)
+    for part in (path, *path.parents):
+        if part.exists() and not part.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "a file is there, not a folder; name a folder", str(part))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 class Workspace:
@@ -99,7 +155,7 @@ class Workspace:
         """``create``: make the folder now (a run being written); False for a run being read."""
         self.root = Path(root)
         if create:
-            self.root.mkdir(parents=True, exist_ok=True)
+            make_folder(self.root)
 
     @property
     def tracks(self) -> Path:

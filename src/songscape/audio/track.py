@@ -21,6 +21,8 @@ from songscape.audio import efficientat, musicnn
 from songscape.audio.decode import DecodeError, ExcerptSpec, SourceExcerpt, at_rate, read_excerpt, split_pieces
 from songscape.audio.features import SpectralSettings, track_features
 from songscape.audio.musicnn import Musicnn, TrackTags
+from songscape.filenames import file_path
+from songscape.scan import unusable_file
 
 _SILENCE_PEAK = 1e-5  # -100 dBFS
 NETWORKS = (efficientat.MODEL, *musicnn.MODELS)
@@ -135,8 +137,12 @@ def _statistics(source: SourceExcerpt, settings: SpectralSettings, excerpt: Exce
 def run_job(job: TrackJob) -> TrackFeatures:
     """Decode the track once and compute the parts ``job`` asks for (what every runner
     executes)."""
+    path = file_path(job.path)
+    refused = unusable_file(path)
+    if refused:  # only regular files are opened: a FIFO or a device would hang or fill the memory
+        return failed_track(refused)
     try:
-        source = read_excerpt(Path(job.path), job.excerpt)
+        source = read_excerpt(path, job.excerpt)
         segment_stats = stats = mel = None
         padded = False
         if job.settings is not None:

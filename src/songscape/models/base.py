@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from songscape.workspace import write_text
+from songscape.workspace import read_json, write_text
 
 CONFIG_FILE = "config.json"
 
@@ -67,7 +67,7 @@ class Representation(ABC):
     @classmethod
     def load(cls, directory: Path) -> Representation:
         """Rebuild a fitted representation written by `save`."""
-        config = json.loads((Path(directory) / CONFIG_FILE).read_text())
+        config = read_json(Path(directory) / CONFIG_FILE)
         params = {k: tuple(v) if isinstance(v, list) else v for k, v in config["params"].items()}
         instance = cls(**params)
         instance._load_state(Path(directory))
@@ -82,7 +82,7 @@ class Representation(ABC):
 
 def load_representation(directory: Path) -> Representation:
     """Load whichever representation class wrote ``directory``."""
-    config = json.loads((Path(directory) / CONFIG_FILE).read_text())
+    config = read_json(Path(directory) / CONFIG_FILE)
     module_name, _, class_name = config["class"].rpartition(".")
     cls = getattr(importlib.import_module(module_name), class_name)
     return cls.load(directory)

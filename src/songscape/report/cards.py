@@ -5,18 +5,18 @@ report, the map and the playlists' names all read the same cards."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import regex
 
 from songscape.cluster.metrics import NOISE
 from songscape.report.tags import typical_tags
 from songscape.text.normalize import normalize_lyrics
 from songscape.text.tokenize import content_tokens
-from songscape.workspace import Workspace, read_npz
+from songscape.workspace import Workspace, read_npz, read_parquet
 
 TYPICAL_TRACKS = 3
 TAGS_SHOWN = 3
@@ -24,6 +24,7 @@ VALUES_SHOWN = 3
 WORDS_SHOWN = 6
 MIN_WORD_TRACKS = 2  # a word must occur in this many of the cluster's lyrics to describe it
 RANGE_PERCENTILES = (10, 90)
+SLUG_BYTES = 150  # a playlist name in bytes: room for ".m3u8" and repeats within 255
 MIX_COLUMNS = ("language", "genre")  # described whenever the tracks have them: language first, genre last
 
 
@@ -50,8 +51,17 @@ class ClusterCard:
 
     @property
     def slug(self) -> str:
-        """The title as a file name: "cluster-3-piano-english"."""
-        return re.sub(r"[^\w.-]+", "-", self.title.replace(" · ", "-"), flags=re.UNICODE).strip("-")
+        """The title as a file name: "cluster-3-piano-english"; letters of any script keep
+        their vowel signs and marks (লোকগীতি), and the name is cut, between whole characters,
+        to `SLUG_BYTES` of UTF-8 (file systems allow 255)."""
+        slug = regex.sub(r"[^\w\p{M}.-]+", "-", self.title.replace(" · ", "-")).strip("-.")
+        kept, size = [], 0
+        for grapheme in regex.findall(r"\X", slug):
+            size += len(grapheme.encode("utf-8"))
+            if size > SLUG_BYTES:
+                break
+            kept.append(grapheme)
+        return "".join(kept).rstrip("-.") or f"cluster-{self.cluster}"
 
     def facts(self) -> list[tuple[str, str]]:
         """(what, description) lines shown under the typical tracks, empty ones left out."""
@@ -126,11 +136,11 @@ def _distinctive_words(words: pd.Series, in_cluster: np.ndarray, language: pd.Se
 def cluster_cards(workspace: Workspace, tracks: pd.DataFrame, representation: str, algorithm: str,
                   label_columns: list[str], seed: int) -> list[ClusterCard]:
     """A card for every cluster of (representation, algorithm) in ``seed``, noise last."""
-    labels = pd.read_parquet(workspace.labels(representation, algorithm)).set_index("track_id")[f"seed_{seed}"]
+    labels = read_parquet(workspace.labels(representation, algorithm)).set_index("track_id")[f"seed_{seed}"]
     by_id = tracks.set_index(tracks["track_id"].astype(str), drop=False).loc[labels.index.astype(str)]
     stored = read_npz(workspace.embedding(representation, seed))
     embedding = pd.DataFrame(stored["embedding"], index=stored["track_id"].astype(str))
-    tags = (typical_tags(pd.read_parquet(workspace.track_tags).set_index("track_id"), labels, TAGS_SHOWN)
+    tags = (typical_tags(read_parquet(workspace.track_tags).set_index("track_id"), labels, TAGS_SHOWN)
             if workspace.track_tags.exists() else {})
     columns = list(dict.fromkeys([MIX_COLUMNS[0], *label_columns, *MIX_COLUMNS[1:]]))
     words = _word_sets(by_id)

@@ -14,18 +14,18 @@ import io
 import json
 import os
 from pathlib import Path
-from urllib.parse import quote
 
 import pandas as pd
 import soundfile as sf
 
 from songscape.audio.decode import DecodeError, ExcerptSpec, decode
+from songscape.filenames import file_path, file_url
 from songscape.plaintext import printable_tree
 from songscape.report.cards import cluster_cards
 from songscape.report.gallery import layout
 from songscape.report.figures import FigureSkipped
 from songscape.report.tables import ranked_results
-from songscape.workspace import Workspace, write_text
+from songscape.workspace import Workspace, read_parquet, write_text
 
 CLIP_SECONDS = 20.0
 CLIP_SAMPLE_RATE = 22050
@@ -41,9 +41,9 @@ def audio_source(path: str, report_dir: Path, embed: bool) -> str:
     if not path:
         return ""
     if not embed:
-        return quote(os.path.relpath(path, report_dir).replace(os.sep, "/"))
+        return file_url(Path(os.path.relpath(file_path(path), report_dir)))
     try:
-        decoded = decode(Path(path), CLIP_SAMPLE_RATE, ExcerptSpec("centre", CLIP_SECONDS, 1))
+        decoded = decode(file_path(path), CLIP_SAMPLE_RATE, ExcerptSpec("centre", CLIP_SECONDS, 1))
     except DecodeError:
         return ""
     buffer = io.BytesIO()
@@ -64,9 +64,9 @@ def map_data(workspace: Workspace, representation: str, algorithm: str, label_co
              embed_audio: bool = False, random_state: int = 0) -> dict:
     """The JSON the page reads: one point per analysed track with its 2-D position, texts,
     colourings and audio source."""
-    tracks = pd.read_parquet(workspace.tracks).set_index("track_id", drop=False)
+    tracks = read_parquet(workspace.tracks).set_index("track_id", drop=False)
     track_ids, coordinates = layout(workspace, representation, random_state, "umap")
-    labels = pd.read_parquet(workspace.labels(representation, algorithm)).set_index("track_id")
+    labels = read_parquet(workspace.labels(representation, algorithm)).set_index("track_id")
     selected = tracks.loc[track_ids]
     clusters = labels.loc[track_ids, f"seed_{random_state}"].to_numpy()
     colourings = {"cluster": ["noise" if c < 0 else f"cluster {c}" for c in clusters]}
@@ -99,7 +99,7 @@ def write_map(workspace: Workspace, label_columns: list[str], representation: st
     """Write ``report/map.html`` for ``representation`` + ``algorithm`` (default: the best
     result of the run that can be mapped, see `ranked_results`) and return its path;
     `FigureSkipped` when none can."""
-    results = pd.read_parquet(workspace.results_parquet)
+    results = read_parquet(workspace.results_parquet)
     candidates = [(r, a) for r, a in ranked_results(results)
                   if representation in (None, r) and algorithm in (None, a)]
     reasons = []

@@ -5,7 +5,6 @@ k-selection curves, saved models and features); nothing is retrained. Each funct
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +29,7 @@ from songscape.report.figures import (
     umap_2d,
 )
 from songscape.report.tables import best_result
-from songscape.workspace import Workspace, file_sha1, read_npz, write_npz
+from songscape.workspace import Workspace, file_sha1, read_json, read_npz, read_parquet, write_npz
 
 Figure = tuple[str, Path | None]  # (caption, image); no image: skipped, the caption says why
 MAP_METHODS = {"tsne": map_2d, "umap": umap_2d}
@@ -106,7 +105,7 @@ def latent_maps(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFram
     on cheap PCA maps (`comparison_maps`)."""
     representation, algorithm = best_result(results)
     seed, by_id, figures = _first_seed(results), tracks.set_index("track_id"), []
-    labels = pd.read_parquet(workspace.labels(representation, algorithm)).set_index("track_id")
+    labels = read_parquet(workspace.labels(representation, algorithm)).set_index("track_id")
     for method in methods:
         name = {"tsne": "t-SNE", "umap": "UMAP"}[method]
         try:
@@ -139,7 +138,7 @@ def comparison_maps(workspace: Workspace, results: pd.DataFrame, tracks: pd.Data
         except FigureSkipped:
             continue
         track_ids = embedding["track_id"][covered]
-        labels = pd.read_parquet(workspace.labels(representation, _first_algorithm(results, representation)))
+        labels = read_parquet(workspace.labels(representation, _first_algorithm(results, representation)))
         clusters[representation] = coordinates, labels.set_index("track_id").loc[track_ids, f"seed_{seed}"].to_numpy()
         if label_columns:
             labelled[representation] = coordinates, by_id.loc[track_ids, label_columns[0]].to_numpy(dtype=object)
@@ -161,7 +160,7 @@ def composition(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFram
     representation, algorithm = best_result(results)
     seed, by_id = _first_seed(results), tracks.set_index("track_id")
     columns = ["language", *[c for c in label_columns if c != "language"]]
-    labels = pd.read_parquet(workspace.labels(representation, algorithm))
+    labels = read_parquet(workspace.labels(representation, algorithm))
     rows = by_id.loc[labels["track_id"]]
     path = workspace.report_dir / f"composition-{representation}.png"
     plot_composition(labels[f"seed_{seed}"].to_numpy(),
@@ -197,7 +196,7 @@ def k_selection(workspace: Workspace) -> list[Figure]:
     if not workspace.k_selection.exists():
         return []
     path = workspace.report_dir / "k-selection.png"
-    plot_k_selection(pd.read_parquet(workspace.k_selection), path)
+    plot_k_selection(read_parquet(workspace.k_selection), path)
     return [("k selection (mean over seeds)", path)]
 
 
@@ -205,7 +204,7 @@ def _model_input(workspace: Workspace, directory: Path) -> tuple[np.ndarray, lis
     """The saved feature array a model was trained on (log-mel patches, statistics or their
     segments), the statistics' names and the array's track ids; None when it is not a saved
     audio block (lyrics, network embeddings, feature tables)."""
-    key = json.loads((directory / CONFIG_FILE).read_text())["metadata"].get("input", "")
+    key = read_json(directory / CONFIG_FILE)["metadata"].get("input", "")
     is_mel, is_segments = key.startswith("mel-audio-"), key.endswith(SEGMENTS_SUFFIX)
     folder = workspace.root / "features" / key.removeprefix("mel-").removesuffix(SEGMENTS_SUFFIX)
     if not folder.name.startswith("audio-") or not folder.is_dir():
@@ -242,7 +241,7 @@ def model_figures(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFr
 def _reconstructions(workspace: Workspace, results: pd.DataFrame, analysed: pd.DataFrame, name: str,
                      model: object, patches: np.ndarray) -> Figure:
     """Original vs reconstructed patches for one track from each of the first clusters."""
-    labels = pd.read_parquet(workspace.labels(name, _first_algorithm(results, name))).set_index("track_id")
+    labels = read_parquet(workspace.labels(name, _first_algorithm(results, name))).set_index("track_id")
     labels = labels.loc[analysed["track_id"].astype(str)].reset_index()
     rows = np.asarray(labels.groupby(f"seed_{_first_seed(results)}").head(1).index[:RECONSTRUCTED_TRACKS])
     originals = patches[rows]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +16,7 @@ from songscape.report.explorer import audio_source
 from songscape.report.figures import plot_metric_bars
 from songscape.plaintext import printable
 from songscape.report.tables import best_result, choice_note, headline_metrics, summarize, to_latex, to_markdown
-from songscape.workspace import Workspace, write_text
+from songscape.workspace import Workspace, read_json, read_parquet, write_text
 
 RUN_FILE = "run.json"
 
@@ -148,10 +147,10 @@ def write_report(workspace: Workspace) -> Path:
     """Build ``report/index.html`` (self-contained: figures inlined), ``results.md`` and
     ``tables.tex`` from the artifacts in ``workspace``; nothing is retrained. The latent maps
     use the run's ``map_methods`` (UMAP and t-SNE unless the config says otherwise)."""
-    run = json.loads((workspace.root / RUN_FILE).read_text(encoding="utf-8"))
+    run = read_json(workspace.root / RUN_FILE)
     map_methods = (yaml.safe_load(run["config_yaml"]) or {}).get("map_methods", ["umap", "tsne"])
-    tracks = pd.read_parquet(workspace.tracks)
-    results = pd.read_parquet(workspace.results_parquet)
+    tracks = read_parquet(workspace.tracks)
+    results = read_parquet(workspace.results_parquet)
     label_columns = run["label_columns"]
     bars_path = workspace.report_dir / "metrics.png"
     plot_metric_bars(results, ["silhouette", *(f"nmi_{c}" for c in label_columns[:2])], bars_path)
