@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import http.client
 import os
+import random
 import re
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -39,6 +41,9 @@ def run_dir(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     os.symlink(scratch / "secret.txt", run / "report" / "passwd.html")
     tracks = pd.read_parquet(run / "tracks.parquet")
     tracks.loc[len(tracks) - 1, "path"] = str(scratch / "secret.txt")
+    # a link named like audio that points at a text file: the run skipped it as undecodable
+    os.symlink(scratch / "secret.txt", scratch / "evil.ogg")
+    tracks.loc[len(tracks) - 2, ["path", "status", "reason"]] = [str(scratch / "evil.ogg"), "skipped", "cannot decode"]
     tracks.to_parquet(run / "tracks.parquet", index=False)
     return run
 
@@ -83,7 +88,9 @@ def test_only_report_files_and_audio_files_of_the_run(server, run_dir: Path) -> 
     assert _get(server, quote(str(_audio_path(run_dir)))).status == 200
     refused = [f"{report}/passwd.html",  # a link out of the report
                quote(str(run_dir.parent / "secret.txt")),  # a track's path that is not audio
-               quote(str(run_dir / "run.json")), f"{report}/../run.json", "/etc/hostname", f"{report}/"]
+               quote(str(run_dir / "run.json")), f"{report}/../run.json", "/etc/hostname", f"{report}/",
+               quote(str(run_dir.parent / "evil.ogg")),  # a track that was not decoded, by its link
+               "/%ff%fe"]
     for path in refused:
         response = _get(server, path)
         assert response.status == 404 and b"secret" not in response.body, path
@@ -92,7 +99,9 @@ def test_only_report_files_and_audio_files_of_the_run(server, run_dir: Path) -> 
 @pytest.mark.parametrize("path", ["/x%00y", "/songscape-search?q=rain&k=abc", "/songscape-search?q=rain&k=-1",
                                   "/songscape-search?q=rain&k=0", "/songscape-search?q=rain&k=17",
                                   "/songscape-search?q=", f"/songscape-search?q={'a' * (MAX_QUERY_CHARACTERS + 1)}",
-                                  "/%ff%fe"])
+                                  "/songscape-search?q=rain&k=%C2%B2",  # a superscript two: a digit to isdigit()
+                                  "/songscape-search?q=rain&k=2" + "&x=1" * 10,  # 12 fields
+                                  "/songscape-search?q=%ff&k=2"])  # not UTF-8
 def test_bad_requests_get_an_answer(server, path: str) -> None:
     response = _get(server, path)
     assert response.status == 400, (path, response.body)
@@ -116,6 +125,13 @@ def test_other_methods_are_not_allowed(server) -> None:
     assert head.status == 200 and head.body == b"" and int(head.getheader("Content-Length")) > 0
 
 
+def test_unknown_methods_are_not_allowed_as_plain_text(server) -> None:
+    for method in ("PROPFIND", "BREW", "M-SEARCH"):
+        response = _get(server, server[2], method=method)
+        assert response.status == 405 and response.getheader("Content-Type") == "text/plain; charset=utf-8"
+        assert response.getheader("X-Content-Type-Options") == "nosniff", method
+
+
 def test_audio_answers_range_requests(server, run_dir: Path) -> None:
     audio = _audio_path(run_dir)
     content, path = audio.read_bytes(), quote(str(audio))
@@ -128,6 +144,43 @@ def test_audio_answers_range_requests(server, run_dir: Path) -> None:
     assert _get(server, path, {"Range": f"bytes={len(content) - 3}-"}).body == content[-3:]
     beyond = _get(server, path, {"Range": f"bytes={len(content)}-"})
     assert beyond.status == 416 and beyond.getheader("Content-Range") == f"bytes */{len(content)}"
+    assert _get(server, path, {"Range": "bytes=" + "9" * 5000 + "-"}).status == 416
+    assert _get(server, path, {"Range": "bytes=0-" + "9" * 5000}).body == content
+    assert _get(server, path, {"Range": "bytes=-" + "9" * 5000}).body == content
+
+
+def _raw_exchange(server, request: bytes) -> bytes:
+    """Send raw bytes, read the whole answer (the server closes the connection after it)."""
+    host, port, _ = server
+    with socket.create_connection((host, port), timeout=30) as connection:
+        connection.sendall(request)
+        connection.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := connection.recv(1 << 16):
+            answer += chunk
+    return answer
+
+
+def test_random_requests_never_get_a_server_error_or_a_dropped_connection(server) -> None:
+    host, port, map_path = server
+    rng = random.Random(0)
+
+    def noise(limit: int) -> bytes:
+        return bytes(rng.randrange(256) for _ in range(rng.randrange(limit)))
+
+    for attempt in range(200):
+        path = rng.choice([map_path.encode(), b"/songscape-search", b"/"]) + noise(40)
+        query = b"?" + rng.choice([b"q=", b"k=", b"q=rain&k=", b""]) + noise(30) if rng.random() < 0.7 else b""
+        headers = [b"Host: " + rng.choice([f"{host}:{port}".encode(), noise(20)])]
+        headers += [noise(12) + b": " + noise(30) for _ in range(rng.randrange(4))]
+        if rng.random() < 0.5:
+            headers.append(b"Range: bytes=" + noise(12))
+        method = rng.choice([b"GET", b"HEAD", b"GET", noise(8) or b"X"])
+        request = method + b" " + path + query + b" HTTP/1.1\r\n" + b"\r\n".join(headers) + b"\r\n\r\n"
+        answer = _raw_exchange(server, request)
+        status = re.match(rb"HTTP/1\.[01] (\d{3}) ", answer)
+        assert status, (attempt, request, answer[:200])
+        assert int(status.group(1)) < 500, (attempt, request, answer[:300])
 
 
 def test_byte_range_parsing() -> None:

@@ -17,17 +17,19 @@ import hashlib
 import ipaddress
 import json
 import mimetypes
+import os
 import re
 import threading
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, quote, unquote, urlparse
+from urllib.parse import parse_qs, quote, unquote_to_bytes, urlparse
 
 from songscape.library import LibraryError, SavedRun
+from songscape.filenames import file_path
 from songscape.report.explorer import MAP_FILE
-from songscape.scan import AUDIO_EXTENSIONS
+from songscape.scan import AUDIO_EXTENSIONS, unusable_file
 from songscape.search import search_lyrics
 from songscape.workspace import Workspace
 
@@ -35,7 +37,12 @@ SEARCH_PATH = "/songscape-search"  # the page asks GET SEARCH_PATH?q=TEXT&k=N
 SEARCH_RESULTS = 20
 MAX_QUERY_CHARACTERS = 500  # a search box query; e5 time grows with its length
 _COPY_CHUNK = 1 << 16
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)")
+_DIGITS = re.compile(r"[0-9]{1,9}")  # ASCII digits only: "²" is a digit to str.isdigit, not to int()
+_LARGEST_OFFSET = 10**18  # a byte offset with more digits is past the end of any file
+MAX_QUERY_FIELDS = 10
+_BLANK_LINES_SKIPPED = 4
+_MAX_LINE = 65537  # what http.server reads of a request line
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)  # executable: no type attribute
 _CHARSET_TYPES = ("text/", "application/json")
 
@@ -65,16 +72,22 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     match = _RANGE.fullmatch((header or "").strip())
     if match is None or match.group(1) == match.group(2) == "":
         return None
-    first, last = match.groups()
-    if first == "":  # the last N bytes
-        start, end = max(0, size - int(last)), size - 1
-        if int(last) == 0:
+    first, last = (None if text == "" else _offset(text) for text in match.groups())
+    if first is None:  # the last N bytes
+        start, end = max(0, size - last), size - 1
+        if last == 0:
             start = size
     else:
-        start, end = int(first), min(int(last), size - 1) if last else size - 1
+        start, end = first, min(last, size - 1) if last is not None else size - 1
     if start >= size or start > end:
         raise BadRequest(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, f"range not satisfiable: {header}")
     return start, end
+
+
+def _offset(digits: str) -> int:
+    """A byte offset of a ``Range`` header; one too long to be real (thousands of digits, which
+    int() refuses) is taken as past any end."""
+    return int(digits) if len(digits) <= 18 else _LARGEST_OFFSET
 
 
 def allowed_hosts(host: str, port: int) -> set[str]:
@@ -90,14 +103,19 @@ def allowed_hosts(host: str, port: int) -> set[str]:
 
 
 class _RunFiles:
-    """What the server may send of one run: files inside its report folder, and its tracks'
-    audio files (resolved paths), plus how many tracks a search may return."""
+    """What the server may send of one run: files inside its report folder, and the audio files
+    of the tracks that were decoded (by resolved path, each with the audio type of its own
+    name), plus how many tracks a search may return."""
 
     def __init__(self, run_dir: Path) -> None:
         run = SavedRun.open(run_dir)
         self.report_dir = run.workspace.report_dir.resolve()
-        paths = run.tracks["path"].fillna("").astype(str)
-        self.audio = {Path(path).resolve() for path in paths if Path(path).suffix.lower() in AUDIO_EXTENSIONS}
+        decoded = run.tracks[(run.tracks["status"] == "ok") & run.tracks["path"].fillna("").astype(bool)]
+        self.audio: dict[Path, str] = {}
+        for stored in decoded["path"].astype(str):
+            named = file_path(stored)
+            if named.suffix.lower() in AUDIO_EXTENSIONS:
+                self.audio[named.resolve()] = _audio_type(named.name)
         self.track_count = len(run.tracks)
 
     def file(self, url_path: str) -> tuple[Path, str]:
@@ -109,31 +127,56 @@ class _RunFiles:
         except (OSError, RuntimeError, ValueError):
             raise BadRequest(HTTPStatus.BAD_REQUEST, "not a usable path") from None
         in_report = file.is_relative_to(self.report_dir)
-        if not (in_report or file in self.audio) or not file.is_file():
+        if not (in_report or file in self.audio) or unusable_file(file):
             raise BadRequest(HTTPStatus.NOT_FOUND, "not part of this run")
-        guessed = mimetypes.guess_type(file.name)[0]
         if in_report:
-            return file, guessed or "application/octet-stream"
-        return file, guessed if guessed and guessed.startswith("audio/") else "audio/ogg"
+            return file, mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        return file, self.audio[file]
+
+
+def _audio_type(name: str) -> str:
+    """The content type of an audio file by its own name (the name the track was decoded under,
+    not a link's target)."""
+    guessed = mimetypes.guess_type(name)[0]
+    return guessed if guessed and guessed.startswith("audio/") else "audio/ogg"
 
 
 def _search_arguments(query: str, track_count: int) -> tuple[str, int]:
     """The text and the number of results of a search request; `BadRequest` (400) when either
     is missing, too long or out of range."""
-    fields = parse_qs(query, max_num_fields=10)
+    try:
+        fields = parse_qs(query, max_num_fields=MAX_QUERY_FIELDS, errors="strict")
+    except ValueError:  # too many fields, or text that is not UTF-8
+        raise BadRequest(HTTPStatus.BAD_REQUEST, f"give q= and k= only (at most {MAX_QUERY_FIELDS} fields), "
+                         "as UTF-8") from None
     text = fields.get("q", [""])[0]
     if not text.strip():
         raise BadRequest(HTTPStatus.BAD_REQUEST, "give the search text as q=")
     if len(text) > MAX_QUERY_CHARACTERS:
         raise BadRequest(HTTPStatus.BAD_REQUEST, f"the search text is longer than {MAX_QUERY_CHARACTERS} characters")
     count = fields.get("k", [str(min(SEARCH_RESULTS, track_count))])[0]
-    if not count.isdigit() or not 1 <= int(count) <= track_count:
+    if not _DIGITS.fullmatch(count) or not 1 <= int(count) <= track_count:
         raise BadRequest(HTTPStatus.BAD_REQUEST, f"k must be a whole number from 1 to {track_count}")
     return text, int(count)
 
 
 def _handler(run_dir: Path, files: _RunFiles, hosts: set[str]) -> type[BaseHTTPRequestHandler]:
     class MapHandler(BaseHTTPRequestHandler):
+        default_request_version = "HTTP/1.0"  # an HTTP/0.9-like request line gets a status line too
+
+        def parse_request(self) -> bool:
+            """The request line, after the empty lines a client may send before it (RFC 9112
+            2.2); only empty lines is a bad request, answered, not a dropped connection."""
+            for _ in range(_BLANK_LINES_SKIPPED):
+                if self.raw_requestline.strip(b"\r\n"):
+                    break
+                self.raw_requestline = self.rfile.readline(_MAX_LINE)
+            if not self.raw_requestline.strip():
+                self.request_version, self.command = self.default_request_version, None
+                self.send_error(HTTPStatus.BAD_REQUEST, "no request line")
+                return False
+            return super().parse_request()
+
         def log_message(self, *args: object) -> None:  # quiet: the command prints the address
             pass
 
@@ -199,15 +242,15 @@ def _handler(run_dir: Path, files: _RunFiles, hosts: set[str]) -> type[BaseHTTPR
             if url.path == SEARCH_PATH:
                 self._search(url.query)
             else:
-                self._file(unquote(url.path, errors="strict"))
+                self._file(os.fsdecode(unquote_to_bytes(url.path)))  # a file name's own bytes, UTF-8 or not
 
         def do_GET(self) -> None:  # noqa: N802 (the http.server interface)
             try:
                 self._answer()
             except BadRequest as refusal:
                 self._refuse(refusal.status, str(refusal))
-            except UnicodeDecodeError:
-                self._refuse(HTTPStatus.BAD_REQUEST, "the path is not UTF-8")
+            except ValueError:  # a malformed address (urlparse), text that is not UTF-8
+                self._refuse(HTTPStatus.BAD_REQUEST, "a malformed request")
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the player stopped reading (a seek): nothing to answer
             except Exception as error:  # noqa: BLE001 (answered, never a dropped connection)
@@ -225,6 +268,17 @@ def _handler(run_dir: Path, files: _RunFiles, hosts: set[str]) -> type[BaseHTTPR
             self._send(HTTPStatus.METHOD_NOT_ALLOWED, b"only GET and HEAD", "text/plain", {"Allow": "GET, HEAD"})
 
         do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed  # noqa: N815
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """What http.server answers itself (a bad request line or header, an unknown method
+            such as PROPFIND): plain text with the same headers as every other answer; an
+            unknown method is not allowed (405), not a server error."""
+            self.close_connection = True
+            if code == HTTPStatus.NOT_IMPLEMENTED:  # a method this server has no handler for
+                self._not_allowed()
+                return
+            status = code if 400 <= code < 500 else HTTPStatus.BAD_REQUEST
+            self._send(status, (message or HTTPStatus(status).phrase).encode("utf-8", "replace"), "text/plain")
 
     return MapHandler
 
