@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
@@ -37,6 +38,17 @@ DEFAULT_RUNS = Path("songscape-runs")
 T = TypeVar("T")
 _USER_ERRORS = (CollectionError, ConfigError, PipelineError, ClusteringError, LibraryError, DistributedError,
                 FigureSkipped, RunFileError, OSError)
+
+
+class _WarningsToConsole(logging.Handler):
+    """songscape's logged warnings (said once: `songscape.notices`) printed in the command's
+    output, in order with the rest, as "warning: …"."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        console.print(styled(("warning", "yellow"), f": {record.getMessage()}"))
+
+
+logging.getLogger("songscape").addHandler(_WarningsToConsole(logging.WARNING))
 
 
 def _fail(error: Exception) -> NoReturn:

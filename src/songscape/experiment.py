@@ -468,16 +468,22 @@ def _with_agreement(results: pd.DataFrame, labelings: Labelings) -> pd.DataFrame
     return results.assign(agreement=[scores.get(key, np.nan) for key in keys])
 
 
+def check_enough_tracks(count: int, n_clusters: int | None, what: str = "tracks can be analysed") -> None:
+    """A `PipelineError` when ``count`` tracks are too few to cluster (`MIN_TRACKS`) or fewer
+    than the ``n_clusters`` asked for."""
+    if count < MIN_TRACKS:
+        raise PipelineError(f"only {count} {what}; clustering needs at least {MIN_TRACKS}")
+    if n_clusters is not None and count < n_clusters:
+        raise PipelineError(f"only {count} {what}, fewer than k = {n_clusters}")
+
+
 def run_experiment(config: RunConfig, collection: Collection, workspace: Workspace,
                    log: Log = print) -> RunOutcome:
     """Run the whole grid on ``collection`` and write every artifact into ``workspace``."""
     tracks = collection.tracks.copy()
     blocks = _feature_blocks(config, collection, tracks, workspace, log)
     ok = tracks["status"].to_numpy() == "ok"
-    if ok.sum() < MIN_TRACKS:
-        raise PipelineError(f"only {ok.sum()} tracks can be analysed; clustering needs at least {MIN_TRACKS}")
-    if config.n_clusters is not None and ok.sum() < config.n_clusters:
-        raise PipelineError(f"only {ok.sum()} tracks can be analysed, fewer than k = {config.n_clusters}")
+    check_enough_tracks(int(ok.sum()), config.n_clusters)
     label_columns = config.label_columns if config.label_columns is not None else collection.label_columns
     scoring = _Scoring(tracks.loc[ok, "track_id"].to_numpy(dtype=str),
                        {column: tracks.loc[ok, column].to_numpy(dtype=object) for column in label_columns},

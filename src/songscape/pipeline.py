@@ -12,7 +12,7 @@ from rich.table import Table
 
 from songscape.collection import Collection, load_collection
 from songscape.config import RunConfig
-from songscape.experiment import RunOutcome, run_experiment
+from songscape.experiment import RunOutcome, check_enough_tracks, run_experiment
 from songscape.library import SavedRun
 from songscape.plaintext import PlainConsole, styled
 from songscape.report.explorer import write_map
@@ -90,6 +90,8 @@ def run_pipeline(config: RunConfig, source: CollectionSource, workspace_root: Pa
     choose_device(config.device)  # a device this machine lacks is said before any work
     collection = read_collection(source, config.label_columns)
     _describe_collection(collection, console)
+    # too few tracks is said before the run folder is made (decoding may still leave too few)
+    check_enough_tracks(int((collection.tracks["status"] == "ok").sum()), config.n_clusters, "tracks were found")
     workspace = Workspace(workspace_root)
     write_text(workspace.root / "config.yaml", config.to_yaml())
     outcome = run_experiment(config, collection, workspace, log=lambda line: console.print(styled(line)))

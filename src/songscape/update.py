@@ -22,7 +22,7 @@ from songscape.audio.plan import AudioPlan
 from songscape.cluster.algorithms import match_clusters
 from songscape.cluster.metrics import NOISE
 from songscape.config import RunConfig
-from songscape.experiment import MODEL_POSTERIOR
+from songscape.experiment import MODEL_POSTERIOR, PipelineError, check_enough_tracks
 from songscape.library import (
     LibraryError,
     SavedRun,
@@ -341,6 +341,10 @@ def update_run(run_dir: Path, folder: Path | None = None, refit: bool = False, l
     placed_ok = {track_id for track_id, good in zip(diff.extracted, ok) if good}
     analysed = [t for t in new["track_id"].astype(str)
                 if t in placed_ok or (t in diff.carried and old_status.get(diff.carried[t]) == "ok")]
+    try:  # a run of fewer tracks could not be drawn or searched: refused before anything is written
+        check_enough_tracks(len(analysed), None, "tracks could be analysed after this update")
+    except PipelineError as error:
+        raise LibraryError(f"{error}; the run is left as it was") from None
     updater = _Updater(run, diff, analysed, features, ok)
     for representation in run.results["representation"].unique():
         updater.representation(representation, log)

@@ -147,7 +147,8 @@ def onset_strength(log_mel_db: np.ndarray) -> np.ndarray:
 def estimate_tempo(onset: np.ndarray, sample_rate: int, hop_length: int,
                    bpm_range: tuple[float, float] = (40.0, 240.0)) -> tuple[float, float]:
     """Tempo (BPM) at the strongest autocorrelation peak of the onset envelope, weighted by a
-    log-normal prior around 120 BPM; and that peak's normalised strength (0–1)."""
+    log-normal prior around 120 BPM; and that peak's normalised strength (0–1). (0, 0) where
+    nothing repeats: no tempo."""
     envelope = onset - onset.mean()
     size = 1 << (2 * len(envelope) - 1).bit_length()
     spectrum = np.fft.rfft(envelope, n=size)
@@ -163,7 +164,10 @@ def estimate_tempo(onset: np.ndarray, sample_rate: int, hop_length: int,
     bpm = frames_per_minute / lags[valid]
     prior = np.exp(-0.5 * (np.log2(bpm / 120.0)) ** 2)
     best = int(np.argmax(autocorrelation[valid] * prior))
-    return float(bpm[best]), float(max(0.0, autocorrelation[valid][best]))
+    strength = float(autocorrelation[valid][best])
+    if strength <= 0:  # no lag repeats the envelope (a steady tone, a DC offset with codec noise): no tempo
+        return 0.0, 0.0
+    return float(bpm[best]), strength
 
 
 def spectral_contrast(power: np.ndarray, sample_rate: int, n_fft: int) -> np.ndarray:
@@ -318,9 +322,11 @@ DESCRIPTORS = ("tempo_bpm", "loudness_db")  # per-track values a person reads (c
 
 
 def descriptors(stats: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
-    """Per track, from its statistics: the tempo estimate (BPM) and the mean RMS level (dBFS)."""
+    """Per track, from its statistics: the tempo estimate (BPM; NaN where the track has none)
+    and the mean RMS level (dBFS)."""
     stats = np.asarray(stats, dtype=np.float64)
     rms = stats[:, names.index("rms_mean")]
     with np.errstate(invalid="ignore"):
         loudness = 20 * np.log10(np.maximum(rms, 1e-10))
-    return {"tempo_bpm": stats[:, names.index("tempo_bpm")], "loudness_db": np.where(np.isnan(rms), np.nan, loudness)}
+    tempo = stats[:, names.index("tempo_bpm")]
+    return {"tempo_bpm": np.where(tempo > 0, tempo, np.nan), "loudness_db": np.where(np.isnan(rms), np.nan, loudness)}

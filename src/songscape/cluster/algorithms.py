@@ -35,6 +35,7 @@ from sklearn.cluster import (
     KMeans,
     MiniBatchKMeans,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.manifold import spectral_embedding
 from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
@@ -312,11 +313,19 @@ def cluster(name: str, X: np.ndarray, n_clusters: int | None, random_state: int,
     if name not in CLUSTERERS:
         raise ClusteringError(f"unknown clusterer '{name}' (known: {', '.join(CLUSTERERS)})")
     clusterer = CLUSTERERS[name]
-    if clusterer.needs_k and n_clusters is None:
-        found = choose_k(name, X, random_state, **params)
-    else:
-        if clusterer.needs_k and not 1 <= n_clusters <= len(X):
-            raise ClusteringError(f"{name}: cannot make {n_clusters} clusters from {len(X)} tracks")
-        found = clusterer.run(X, n_clusters, random_state, **params)
+    if clusterer.needs_k and n_clusters is not None and not 1 <= n_clusters <= len(X):
+        raise ClusteringError(f"{name}: cannot make {n_clusters} clusters from {len(X)} tracks")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        if clusterer.needs_k and n_clusters is None:
+            found = choose_k(name, X, random_state, **params)
+        else:
+            found = clusterer.run(X, n_clusters, random_state, **params)
+    for warning in caught:  # what scikit-learn says once per k and seed is said once here
+        if issubclass(warning.category, ConvergenceWarning) and "distinct clusters" in str(warning.message):
+            say_once(logger, f"{name}: fewer distinct points than clusters (tracks with identical inputs, such "
+                     "as the same lyrics); some clusters stay empty")
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     found.labels = np.asarray(found.labels, np.int64)
     return found

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -20,11 +21,12 @@ import soundfile as sf
 
 from songscape.audio.decode import DecodeError, ExcerptSpec, decode
 from songscape.filenames import file_path, file_url
-from songscape.plaintext import printable_tree
+from songscape.plaintext import printable, printable_tree
 from songscape.report.cards import cluster_cards
 from songscape.report.gallery import layout
 from songscape.report.figures import FigureSkipped
 from songscape.report.tables import ranked_results
+from songscape.scan import unusable_file
 from songscape.workspace import Workspace, read_parquet, write_text
 
 CLIP_SECONDS = 20.0
@@ -33,18 +35,24 @@ MAP_FILE = "map.html"
 TOOLTIP_COLUMNS = ("artist", "album", "genre")  # from the table or the files' own tags
 TITLE_COLUMNS = ("title", "song", "song_name", "name", "track")  # the first present names a point
 _TEMPLATE = Path(__file__).with_name("map_template.html")
+logger = logging.getLogger(__name__)
 
 
-def audio_source(path: str, report_dir: Path, embed: bool) -> str:
+def audio_source(path: str, report_dir: Path, embed: bool, problems: list[str] | None = None) -> str:
     """A URL for the track's audio: relative to the report, or a data URI of a short Ogg clip;
-    "" when the track has no audio (or it cannot be decoded for embedding)."""
+    "" when the track has no audio, or when its clip cannot be made for embedding (then the
+    file and the reason are added to ``problems``)."""
     if not path:
         return ""
+    file = file_path(path)
     if not embed:
-        return file_url(Path(os.path.relpath(file_path(path), report_dir)))
+        return file_url(Path(os.path.relpath(file, report_dir)))
     try:
-        decoded = decode(file_path(path), CLIP_SAMPLE_RATE, ExcerptSpec("centre", CLIP_SECONDS, 1))
-    except DecodeError:
+        if refused := unusable_file(file):
+            raise DecodeError(refused)
+        decoded = decode(file, CLIP_SAMPLE_RATE, ExcerptSpec("centre", CLIP_SECONDS, 1))
+    except (DecodeError, OSError) as error:
+        (problems if problems is not None else []).append(f"{printable(path, one_line=True)}: {error}")
         return ""
     buffer = io.BytesIO()
     sf.write(buffer, decoded.samples, CLIP_SAMPLE_RATE, format="OGG", subtype="VORBIS")
@@ -63,7 +71,8 @@ def _column_text(frame: pd.DataFrame, column: str) -> list[str]:
 def map_data(workspace: Workspace, representation: str, algorithm: str, label_columns: list[str],
              embed_audio: bool = False, random_state: int = 0) -> dict:
     """The JSON the page reads: one point per analysed track with its 2-D position, texts,
-    colourings and audio source."""
+    colourings and audio source; ``random_state`` is the run's seed whose embedding, layout
+    and clusters are shown."""
     tracks = read_parquet(workspace.tracks).set_index("track_id", drop=False)
     track_ids, coordinates = layout(workspace, representation, random_state, "umap")
     labels = read_parquet(workspace.labels(representation, algorithm)).set_index("track_id")
@@ -81,16 +90,21 @@ def map_data(workspace: Workspace, representation: str, algorithm: str, label_co
              {"title": card.title, "size": card.size, "facts": card.facts(),
               "typical": [position[t] for t in card.typical if t in position]}
              for card in cluster_cards(workspace, tracks, representation, algorithm, label_columns, random_state)}
+    not_embedded: list[str] = []
+    sources = [audio_source(path, workspace.report_dir, embed_audio, not_embedded) for path in _text(selected["path"])]
+    if not_embedded:
+        logger.warning(f"{len(not_embedded)} of {len(sources)} tracks' audio could not be embedded, so their points "
+                       f"do not play (first: {not_embedded[0]})")
     return {
         "title": f"{workspace.root.name}: {representation} + {algorithm}",
         "colourings": colourings,
         "cards": cards,
         "points": [{"x": float(x), "y": float(y), "id": str(track_id), "title": title or str(track_id),
                     "artist": artist, "album": album, "genre": genre,
-                    "audio": audio_source(path, workspace.report_dir, embed_audio)}
-                   for (x, y), track_id, title, artist, album, genre, path in zip(
+                    "audio": audio}
+                   for (x, y), track_id, title, artist, album, genre, audio in zip(
                        coordinates, track_ids, titles, *(_column_text(selected, c) for c in TOOLTIP_COLUMNS),
-                       _text(selected["path"]))],
+                       sources)],
     }
 
 
@@ -105,7 +119,8 @@ def write_map(workspace: Workspace, label_columns: list[str], representation: st
     reasons = []
     for chosen_representation, chosen_algorithm in candidates:  # the best one that can be mapped
         try:
-            data = map_data(workspace, chosen_representation, chosen_algorithm, label_columns, embed_audio)
+            data = map_data(workspace, chosen_representation, chosen_algorithm, label_columns, embed_audio,
+                            random_state=int(results["seed"].min()))  # the first seed, as in the report
             break
         except FigureSkipped as reason:
             reasons.append(f"{chosen_representation} + {chosen_algorithm}: {reason}")

@@ -15,7 +15,15 @@ from songscape.report.cards import ClusterCard, cluster_cards, display_names
 from songscape.report.explorer import audio_source
 from songscape.report.figures import plot_metric_bars
 from songscape.plaintext import printable
-from songscape.report.tables import best_result, choice_note, headline_metrics, summarize, to_latex, to_markdown
+from songscape.report.tables import (
+    best_result,
+    choice_note,
+    headline_metrics,
+    markdown_text,
+    summarize,
+    to_latex,
+    to_markdown,
+)
 from songscape.workspace import Workspace, read_json, read_parquet, write_text
 
 RUN_FILE = "run.json"
@@ -130,7 +138,7 @@ def _paper_tables(results: pd.DataFrame, label_columns: list[str]) -> dict[str, 
 
 def write_tables(workspace: Workspace, tables: dict[str, pd.DataFrame], run_name: str) -> tuple[Path, Path]:
     """``report/results.md`` and ``report/tables.tex`` with the same tables as the page."""
-    markdown = [f"# songscape results: {run_name}\n",
+    markdown = [f"# songscape results: {markdown_text(run_name)}\n",
                 "Mean ± standard deviation over seeds (see `results.csv` for each seed).\n"]
     latex = ["% songscape results; needs \\usepackage{booktabs,graphicx}\n"]
     for index, (title, table) in enumerate(tables.items()):

@@ -77,10 +77,18 @@ def choice_note(results: pd.DataFrame, label_columns: list[str]) -> str:
             f"the best by that label is {top[0]} + {top[1]} ({means[top]:.2f}).")
 
 
+_MARKDOWN_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", **{c: "\\" + c for c in "\\`*_[]|#"}}
+
+
+def markdown_text(value: object) -> str:
+    """``value`` as Markdown text that shows as it is: `printable` on one line, HTML (``<b>``)
+    and Markdown's own marks (``*``, ``_``, ``|``, …) escaped."""
+    return "".join(_MARKDOWN_ESCAPES.get(character, character) for character in printable(value, one_line=True))
+
+
 def to_markdown(frame: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table (pipes in cells escaped, each cell `printable` on one line)."""
-    def cell(value: object) -> str:
-        return printable(value, one_line=True).replace("|", "\\|")
+    """A GitHub-flavoured Markdown table, each cell `markdown_text`."""
+    cell = markdown_text
     header = "| " + " | ".join(cell(c) for c in frame.columns) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]

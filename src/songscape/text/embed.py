@@ -83,7 +83,9 @@ def tfidf_vectors(documents: list[str], settings: LyricsSettings) -> tuple[np.nd
     matrix = sp.hstack([words.fit_transform(documents), characters.fit_transform(documents)]).tocsr()
     n_components = max(1, min(settings.n_components, matrix.shape[0] - 1, matrix.shape[1] - 1))
     svd = TruncatedSVD(n_components=n_components, random_state=settings.random_state)
-    return normalize(svd.fit_transform(matrix)).astype(np.float32), np.array(sorted(words.vocabulary_))
+    with np.errstate(invalid="ignore", divide="ignore"):  # identical lyrics: the explained variance ratio is 0/0
+        reduced = svd.fit_transform(matrix)
+    return normalize(reduced).astype(np.float32), np.array(sorted(words.vocabulary_))
 
 
 def line_chunks(text: str, max_tokens: int, count: Callable[[str], int]) -> list[str]:
