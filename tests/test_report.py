@@ -139,26 +139,42 @@ def test_the_best_result_is_chosen_without_labels() -> None:
     assert ranked_results(older)[0] == ("vae", "kmeans")
 
 
-def test_a_missing_bengali_font_is_said_once_and_only_for_bengali_text(
+def test_a_missing_font_is_said_once_and_only_for_characters_no_font_draws(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     import matplotlib
     import matplotlib.pyplot as plt
 
-    from songscape import notices
     from songscape.report import figures
     assert matplotlib.rcParams["axes.unicode_minus"] is False  # no font needs U+2212
     monkeypatch.setitem(matplotlib.rcParams, "font.family", ["DejaVu Sans"])
-    monkeypatch.setattr(notices, "_said", set())
-    latin, bengali = plt.figure(), plt.figure()
-    latin.suptitle("rock − folk")
+    monkeypatch.setattr(figures, "_missing_glyphs_said", [])
+    latin, bengali, runic = plt.figure(), plt.figure(), plt.figure()
+    latin.suptitle("rock - folk")
     bengali.suptitle("ফোক গান")
+    runic.suptitle("ᚠᚢᚦ")
     with caplog.at_level("WARNING", logger=figures.__name__):
-        figures._notice_missing_bengali(latin)
+        figures._notice_missing_glyphs(latin)
         assert not caplog.records
-        figures._notice_missing_bengali(bengali)
-        figures._notice_missing_bengali(bengali)
+        for figure in (bengali, bengali, runic):
+            figures._notice_missing_glyphs(figure)
     assert len(caplog.records) == 1 and "apt-get install fonts-noto-core" in caplog.records[0].getMessage()
     plt.close("all")
+
+
+def test_other_scripts_and_emoji_draw_without_a_glyph_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Devanagari, katakana, emoji and runic tags draw in a composition figure with the fonts
+    `.ci/system-deps` installs: no "Glyph missing" warning, no notice."""
+    import warnings
+
+    from songscape.report.figures import plot_composition
+
+    labels = np.repeat(np.arange(2), 8)
+    tags = np.array(["हिन्दी", "カタカナ", "🎸 rock", "ᚠᚢᚦ", "লোকগীতি", "Ελλάδα", "ሰላም", "plain"] * 2, dtype=object)
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level("WARNING"):
+        warnings.simplefilter("always")
+        plot_composition(labels, {"genre": tags}, "scripts", tmp_path / "composition.png")
+    assert (tmp_path / "composition.png").exists()
+    assert [str(w.message) for w in caught] == [] and [r.getMessage() for r in caplog.records] == []
 
 
 def test_training_curves_below_one_draw_without_a_glyph_warning(tmp_path: Path,

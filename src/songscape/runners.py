@@ -26,7 +26,7 @@ from contextlib import ExitStack
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from songscape.threads import single_thread, worker_setup
+from songscape.threads import interrupts_held, single_thread, worker_setup
 
 if TYPE_CHECKING:
     from songscape.config import DistributedConfig
@@ -61,7 +61,9 @@ def local_runner(workers: int | None = None) -> Runner:
                 yield from map(function, items)
             return
         with ProcessPoolExecutor(max_workers=min(count, len(items)), initializer=worker_setup) as pool:
-            yield from pool.map(function, items)
+            with interrupts_held():  # the workers are forked on the first submission
+                results = pool.map(function, items)
+            yield from results
 
     return run
 

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import ctypes
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -59,9 +61,26 @@ def guard_allocator() -> bool:
         libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
 
 
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) in this thread while worker processes are forked: one that arrives
+    inside ``fork``'s own handlers (logging's ``_releaseLock``) would be printed as "Exception
+    ignored" and lost, and the run would go on. A Ctrl-C held here is raised when the forks are
+    done. The workers start with it held too: `worker_setup` lets it through again."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def worker_setup() -> None:
-    """Set-up of a worker process, once: one thread for every library, now and for those
-    imported later, and the allocator guard."""
+    """Set-up of a worker process, once: Ctrl-C let through (`interrupts_held`), one thread for
+    every library, now and for those imported later, and the allocator guard."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     for variable in _THREAD_VARIABLES:
         os.environ[variable] = "1"
     threadpool_limits(1)

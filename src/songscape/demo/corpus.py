@@ -20,6 +20,7 @@ import soundfile as sf
 
 from songscape.demo.synth import STYLES, render_track
 from songscape.demo.vocabulary import ARTIST_WORDS, VOCABULARIES
+from songscape.threads import interrupts_held, worker_setup
 from songscape.workspace import atomic_path
 
 MANIFEST = "corpus.json"
@@ -131,9 +132,11 @@ def write_demo_corpus(directory: Path, settings: DemoSettings = DemoSettings(),
         if json.loads(manifest_path.read_text()) == asdict(settings):
             return table_path
     styles = _track_styles(settings)
-    with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
-        rows = list(pool.map(_write_track, [directory] * len(styles), [settings] * len(styles),
-                             range(len(styles)), styles, chunksize=8))
+    with ProcessPoolExecutor(max_workers=workers or os.cpu_count(), initializer=worker_setup) as pool:
+        with interrupts_held():  # the workers are forked on the first submission
+            results = pool.map(_write_track, [directory] * len(styles), [settings] * len(styles),
+                               range(len(styles)), styles, chunksize=8)
+        rows = list(results)
     with atomic_path(table_path) as tmp:
         pd.DataFrame(rows).to_csv(tmp, index=False, encoding="utf-8")
     with atomic_path(manifest_path) as tmp:

@@ -1,9 +1,12 @@
 """Matplotlib figures of a run: latent maps, cluster composition, metric bars, training and
-k-selection curves, reconstructions and latent traversals. Text in Bengali script renders
-with Noto Sans Bengali where it is installed (Debian: fonts-noto-core); without it the glyphs
-fall back to boxes, and the first figure that has Bengali text logs one notice saying what to
-install (no warning per glyph). Negative numbers use an ASCII hyphen, so no font needs U+2212
-(log axes too: `PlainLogFormatter`)."""
+k-selection curves, reconstructions and latent traversals. Text in any script renders with the
+first installed font of `FONT_PREFERENCE` that has each character (matplotlib's per-glyph
+fallback): Noto Sans for Latin, Greek and Cyrillic, Noto Sans Bengali and Devanagari, Droid Sans
+Fallback for Chinese, Japanese and Korean, Symbola for emoji, runes and other symbols (Debian:
+fonts-noto-core, fonts-droid-fallback, fonts-symbola). A character that no installed font has
+is a box, and the first figure with one logs a single notice saying what to install (no warning
+per glyph). Negative numbers use an ASCII hyphen, so no font needs U+2212 (log axes too:
+`PlainLogFormatter`)."""
 
 from __future__ import annotations
 
@@ -22,45 +25,64 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from joblib import hash as inputs_hash  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
+from matplotlib.ft2font import FT2Font  # noqa: E402
 from matplotlib.ticker import LogFormatter  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
 from sklearn.manifold import TSNE  # noqa: E402
 from sklearn.neighbors import NearestNeighbors  # noqa: E402
 
-from songscape.notices import say_once  # noqa: E402
 from songscape.workspace import atomic_path, write_text  # noqa: E402
 
 NOISE_COLOUR = "#bbbbbb"
-FONT_PREFERENCE = ["Noto Sans", "Noto Sans Bengali", "DejaVu Sans"]  # matplotlib falls back in order
+# matplotlib falls back in order, glyph by glyph
+FONT_PREFERENCE = ["Noto Sans", "Noto Sans Bengali", "Noto Sans Devanagari", "Droid Sans Fallback", "Symbola",
+                   "DejaVu Sans"]
+FONT_PACKAGES = "fonts-noto-core fonts-droid-fallback fonts-symbola"
+_FONT_FILES = ("NotoSans-Regular", "NotoSansBengali-Regular", "NotoSansDevanagari-Regular",
+               "DroidSansFallbackFull", "Symbola_hint")
 logger = logging.getLogger(__name__)
+_missing_glyphs_said: list[str] = []  # the notice is said once per process
 
 
 def configure_fonts() -> list[str]:
-    """Use the installed fonts of ``FONT_PREFERENCE`` and an ASCII minus sign; return the
-    fonts. Without a Bengali font, missing-glyph warnings are silenced (see `_notice_missing_bengali`)."""
-    if not _has_font("Noto Sans Bengali"):  # installed after matplotlib cached its font list
-        for path in sorted(Path("/usr/share/fonts").glob("**/NotoSans*-Regular.ttf")):
-            if path.stem in ("NotoSans-Regular", "NotoSansBengali-Regular"):
+    """Use the installed fonts of ``FONT_PREFERENCE``, then every other installed Noto Sans
+    script font (Runic, Thai, Ethiopic, …), then DejaVu Sans, and an ASCII minus sign; return
+    the fonts. Missing-glyph warnings are silenced: `_notice_missing_glyphs` says it once instead."""
+    if not all(_has_font(name) for name in FONT_PREFERENCE):  # installed after matplotlib cached its list
+        for path in sorted(Path("/usr/share/fonts").glob("**/*.ttf")):
+            if path.stem in _FONT_FILES or (path.stem.startswith("NotoSans") and path.stem.endswith("-Regular")):
                 font_manager.fontManager.addfont(str(path))
     installed = [name for name in FONT_PREFERENCE if _has_font(name)]
-    matplotlib.rcParams["font.family"] = installed or ["DejaVu Sans"]
+    scripts = sorted({font.name for font in font_manager.fontManager.ttflist
+                      if font.name.startswith("Noto Sans ") and font.name not in installed})
+    matplotlib.rcParams["font.family"] = [*(name for name in installed if name != "DejaVu Sans"), *scripts,
+                                          "DejaVu Sans"]  # matplotlib ships DejaVu Sans
     matplotlib.rcParams["axes.unicode_minus"] = False
-    if "Noto Sans Bengali" not in installed:
-        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
-    return installed
+    warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
+    return list(matplotlib.rcParams["font.family"])
 
 
-_BENGALI_BLOCK = range(0x0980, 0x0A00)
+@functools.lru_cache(maxsize=None)
+def _characters_of(family: str) -> frozenset[int]:
+    """Every code point the font ``family`` draws."""
+    path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=True)
+    return frozenset(FT2Font(path).get_charmap())
 
 
-def _notice_missing_bengali(figure: plt.Figure) -> None:
-    """Say once per process when ``figure`` has Bengali text and no Bengali font is installed."""
-    if "Noto Sans Bengali" in matplotlib.rcParams["font.family"]:
-        return
-    texts = (text.get_text() for text in figure.findobj(matplotlib.text.Text))
-    if any(ord(character) in _BENGALI_BLOCK for text in texts for character in text):
-        say_once(logger, "figures have Bengali text but no Bengali font is installed, so it shows as "
-                       "boxes; install one (Debian: apt-get install fonts-noto-core)")
+def _notice_missing_glyphs(figure: plt.Figure) -> None:
+    """Say once per process when ``figure`` has characters that no font in use draws."""
+    texts = "".join(text.get_text() for text in figure.findobj(matplotlib.text.Text))
+    missing = {character for character in texts if character.isprintable() and not character.isspace()}
+    for family in matplotlib.rcParams["font.family"]:  # the first fonts usually draw everything
+        if not missing:
+            return
+        covered = _characters_of(family)
+        missing = {character for character in missing if ord(character) not in covered}
+    if missing and not _missing_glyphs_said:
+        _missing_glyphs_said.append(min(missing))
+        shown = " ".join(f"U+{ord(character):04X}" for character in sorted(missing)[:3])
+        logger.warning(f"figures have characters no installed font draws ({shown}), so they show as boxes; "
+                       f"install fonts that have them (Debian: apt-get install {FONT_PACKAGES})")
 
 
 def _has_font(name: str) -> bool:
@@ -199,7 +221,7 @@ def redrawn_on_change(plot: Callable[..., None]) -> Callable[..., None]:
 
 
 def _save(figure: plt.Figure, path: Path) -> None:
-    _notice_missing_bengali(figure)
+    _notice_missing_glyphs(figure)
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
