@@ -373,6 +373,10 @@ def load_collection(audio_dir: Path | None = None, table: Path | None = None, *,
         raise CollectionError("nothing to read: give an audio folder, a table or a feature table")
     warnings: list[str] = []
     frame = read_table(table) if table is not None else pd.DataFrame()
+    if table is not None and frame.empty:
+        if audio_dir is None and features is None:
+            raise CollectionError(f"{table}: no rows (only a header), so no tracks to analyse")
+        warnings.append(f"{table}: no rows (only a header); the tracks get nothing from it")
     feature_table = None
     if features is not None:
         own_id = id_column if table is None else None  # --id-column names the table's column

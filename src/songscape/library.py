@@ -19,7 +19,7 @@ from songscape.cluster.algorithms import NEIGHBOURS, assign_by_neighbours, assig
 from songscape.cluster.metrics import NOISE
 from songscape.config import RunConfig, validate_config
 from songscape.experiment import MODEL_POSTERIOR
-from songscape.filenames import file_path, file_url, stored_text
+from songscape.filenames import file_path, file_url, stored_path, stored_text
 from songscape.models import Representation, load_representation
 from songscape.models.base import CONFIG_FILE
 from songscape.plaintext import printable
@@ -170,7 +170,7 @@ def assign(run_dir: Path, files: list[Path], representation: str | None = None,
     if usable:
         inputs = np.stack([features[i] for i in usable])
         clusters[usable] = place(run, representation, algorithm, seed, load_representation(model_dir), inputs)
-    return pd.DataFrame({"file": [str(path) for path in files], "cluster": clusters,
+    return pd.DataFrame({"file": [stored_path(path) for path in files], "cluster": clusters,
                          "status": ["skipped" if error else "ok" for error in errors], "reason": errors,
                          "rule": ["" if error else rule for error in errors]})
 

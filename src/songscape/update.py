@@ -69,14 +69,27 @@ class CollectionDiff:
 
 
 def diff_tracks(old: pd.DataFrame, new: pd.DataFrame) -> CollectionDiff:
-    """Match ``new`` tracks to ``old`` ones (both with ``track_id`` and ``sha1``): the same id
-    and content is carried; content found under another id that is gone is a moved file,
-    carried too; the same id with other content is changed; anything else is added."""
+    """Match ``new`` tracks to ``old`` ones (both with ``track_id`` and ``sha1``, and ``path``
+    where known): the same id and content is carried; content found under another id that is
+    gone is a moved file (or the same file under a new id, which is preferred: ``x.ogg`` when
+    ``x.flac`` joined it), carried too; the same id with other content is changed; anything else
+    is added."""
     old_sha1 = dict(zip(old["track_id"].astype(str), old["sha1"].astype(str)))
     new_ids = set(new["track_id"].astype(str))
-    gone_by_sha1 = {sha1: track_id for track_id, sha1 in old_sha1.items() if track_id not in new_ids and sha1}
+    gone = [track_id for track_id, sha1 in old_sha1.items() if track_id not in new_ids and sha1]
+    old_path = dict(zip(old["track_id"].astype(str), old.get("path", pd.Series("", index=old.index)).astype(str)))
+    gone_by_file = {(old_path[track_id], old_sha1[track_id]): track_id for track_id in gone}
+    new_rows = list(zip(new["track_id"].astype(str), new["sha1"].astype(str),
+                        new.get("path", pd.Series("", index=new.index)).astype(str)))
     diff = CollectionDiff()
-    for track_id, sha1 in zip(new["track_id"].astype(str), new["sha1"].astype(str)):
+    for track_id, sha1, path in new_rows:  # first the same file under a new id
+        if track_id not in old_sha1 and (path, sha1) in gone_by_file:
+            diff.carried[track_id] = gone_by_file[(path, sha1)]
+    taken = set(diff.carried.values())
+    gone_by_sha1 = {old_sha1[track_id]: track_id for track_id in gone if track_id not in taken}
+    for track_id, sha1, _ in new_rows:
+        if track_id in diff.carried:
+            continue
         if old_sha1.get(track_id) == sha1:
             diff.carried[track_id] = track_id
         elif track_id not in old_sha1 and sha1 in gone_by_sha1:

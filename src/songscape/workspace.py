@@ -90,10 +90,14 @@ class RunFileError(ValueError):
         self.path = path
 
 
-def _reason(error: Exception) -> str:
-    """An exception as the short reason of a `RunFileError` (its first line)."""
-    text = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-    return (text.strip().splitlines() or [type(error).__name__])[0][:200]
+def _reason(error: Exception, what: str) -> str:
+    """Why a run file could not be read, in a few words: the system's reason, or that it is not
+    ``what`` (damaged or cut short)."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    if isinstance(error, json.JSONDecodeError):
+        return f"not valid JSON at line {error.lineno}, column {error.colno}"
+    return f"damaged or cut short: not {what}"
 
 
 # what reading a damaged file raises: OSError, a bad zip/npz/pickle (ValueError, BadZipFile,
@@ -108,7 +112,7 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as data:
             return {name: data[name] for name in data.files}
     except _DAMAGED as error:
-        raise RunFileError(Path(path), _reason(error)) from None
+        raise RunFileError(Path(path), _reason(error, "a NumPy archive")) from None
 
 
 def read_parquet(path: Path, **options: Any) -> pd.DataFrame:
@@ -116,7 +120,7 @@ def read_parquet(path: Path, **options: Any) -> pd.DataFrame:
     try:
         return pd.read_parquet(path, **options)
     except _DAMAGED as error:
-        raise RunFileError(Path(path), _reason(error)) from None
+        raise RunFileError(Path(path), _reason(error, "a Parquet table")) from None
 
 
 def read_json(path: Path) -> Any:
@@ -124,7 +128,7 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except _DAMAGED as error:
-        raise RunFileError(Path(path), _reason(error)) from None
+        raise RunFileError(Path(path), _reason(error, "UTF-8 JSON")) from None
 
 
 def read_cached_npz(path: Path, names: tuple[str, ...]) -> dict[str, np.ndarray] | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,6 +18,8 @@ from typing import Literal
 import numpy as np
 import soundfile as sf
 import soxr
+
+from songscape.filenames import stored_text
 
 ExcerptMode = Literal["segments", "centre", "start", "crops"]
 _SOUNDFILE_PREFIX = re.compile(r"^Error opening .*?: ")
@@ -104,7 +106,7 @@ def _native_stderr_silenced() -> Iterator[None]:
 
 
 def _read_soundfile(path: Path, spec: ExcerptSpec) -> tuple[np.ndarray, int, float]:
-    with sf.SoundFile(str(path)) as handle:
+    with sf.SoundFile(os.fsencode(path)) as handle:  # bytes: a name that is not UTF-8 opens too
         rate, n_frames = handle.samplerate, handle.frames
         pieces = []
         for start, length in excerpt_segments(n_frames, rate, spec):
@@ -129,7 +131,10 @@ def _read_pyav(path: Path, spec: ExcerptSpec) -> tuple[np.ndarray, int, float]:
     import av  # imported here: only files libsndfile cannot read need it
 
     try:
-        with av.open(str(path)) as container:
+        with ExitStack() as stack:
+            name = str(path)  # a name that is not UTF-8 cannot be given to FFmpeg as text: the open file is
+            container = stack.enter_context(av.open(name if stored_text(name) == name
+                                                    else stack.enter_context(open(path, "rb"))))
             if not container.streams.audio:
                 raise DecodeError("no audio stream in the file")
             stream = container.streams.audio[0]
