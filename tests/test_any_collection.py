@@ -96,6 +96,7 @@ def test_tiny_and_degenerate_collections_end_with_a_report(tmp_path: Path) -> No
 def test_two_tracks_are_one_clear_error(tmp_path: Path) -> None:
     from songscape.experiment import PipelineError
 
-    with pytest.raises(PipelineError, match="only 2 tracks can be analysed; clustering needs at least 3"):
+    with pytest.raises(PipelineError, match="only 2 tracks were found; clustering needs at least 3"):
         run_pipeline(_quick("easy"), CollectionSource(_tones(tmp_path / "two", 2)), tmp_path / "run",
                      Console(record=True))
+    assert not (tmp_path / "run").exists()  # said before the run folder is made

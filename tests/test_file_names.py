@@ -13,16 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from songscape.cli import app
-from tests.conftest import write_tone
+from tests.conftest import PCA_RUN_CONFIG, write_tone
 
 runner = CliRunner()
-CONFIG = """preset: easy
-seeds: [0]
-map_methods: [tsne]
-representations: [{name: pca, kind: pca, params: {n_components: 3}}]
-lyrics: {method: tfidf, n_components: 3, min_df: 1}
-clusterers: [{name: kmeans}]
-"""
 MAX_NAME_BYTES = 255
 _PIECES = ["গান", "লোকগীতি", "हिन्दी", "カタカナ", "مرحبا", "שלום", "🎸", "e\u0301", "\u202e", "\t", "\n", "\r",
            " ", "%", "#", "?", "&", "'", '"', "<b>", "\\", "*", "[", "]", "~", ".", "-", "a", "Z", "0"]
@@ -71,7 +64,7 @@ def test_every_command_works_or_prints_one_line_whatever_the_names(tmp_path: Pat
         tone = write_tone(music / f"tone{len(names)}{suffix}", 200.0 + 60 * len(names), 2.0)
         os.rename(os.fsencode(tone), os.path.join(os.fsencode(music), name))  # libsndfile writes UTF-8 names only
         names.append(name)
-    (tmp_path / "run.yaml").write_text(CONFIG, encoding="utf-8")
+    (tmp_path / "run.yaml").write_text(PCA_RUN_CONFIG, encoding="utf-8")
     run_dir = tmp_path / "run"
     result = runner.invoke(app, ["run", "--audio", str(music), "--config", str(tmp_path / "run.yaml"), "--k", "2",
                                  "--workspace", str(run_dir)])

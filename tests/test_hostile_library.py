@@ -20,16 +20,10 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from songscape.cli import app
-from tests.conftest import write_tone
+from tests.conftest import PCA_RUN_CONFIG, write_tone
 
 runner = CliRunner()
-CONFIG = """preset: easy
-seeds: [42]
-map_methods: [tsne]
-representations: [{name: pca, kind: pca, params: {n_components: 4}}]
-lyrics: {method: tfidf, n_components: 4, min_df: 1}
-clusterers: [{name: kmeans}]
-"""
+CONFIG = PCA_RUN_CONFIG.replace("seeds: [0]", "seeds: [42]")  # no seed 0: the map must take the run's own
 NOT_UTF8 = os.fsdecode(b"caf\xe9.wav")  # a Latin-1 name from an old disk
 LINE_BREAK = "two\nlines.wav"
 FOLK = "লোকগীতি"
@@ -160,28 +154,22 @@ def small_run(tmp_path: Path) -> Path:
     pd.DataFrame({"file": [f"t{i}.ogg" for i in range(7)], "lyrics": [f"words of song {i}" for i in range(7)]}).to_csv(
         tmp_path / "lyrics.csv", index=False)
     (tmp_path / "run.yaml").write_text(CONFIG, encoding="utf-8")
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path)
         result = runner.invoke(app, ["run", "--audio", "music", "--table", "lyrics.csv", "--config", "run.yaml",
                                      "--k", "2", "--workspace", "run"])
-    finally:
-        os.chdir(cwd)
     assert result.exit_code == 0, result.output
     return tmp_path / "run"
 
 
-def test_update_from_another_directory_keeps_folder_and_table(small_run: Path, tmp_path: Path) -> None:
+def test_update_from_another_directory_keeps_folder_and_table(small_run: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     write_tone(small_run.parent / "music" / "t6.ogg", 777.0, 2.0)
     elsewhere = tmp_path / "elsewhere"
     (elsewhere / "music").mkdir(parents=True)  # another folder of the same relative name
     write_tone(elsewhere / "music" / "x.ogg", 500.0, 2.0)
-    cwd = os.getcwd()
-    os.chdir(elsewhere)
-    try:
-        result = runner.invoke(app, ["update", str(small_run)])
-    finally:
-        os.chdir(cwd)
+    monkeypatch.chdir(elsewhere)
+    result = runner.invoke(app, ["update", str(small_run)])
     assert result.exit_code == 0 and "1 added, 0 changed, 0 deleted" in result.output, result.output
     tracks = pd.read_parquet(small_run / "tracks.parquet").set_index("track_id")
     assert tracks.loc["t6", "lyrics"] == "words of song 6"  # the relative table was not dropped
@@ -302,14 +290,11 @@ def test_identical_lyrics_are_said_once_not_per_k_and_seed(tmp_path: Path) -> No
     assert "Warning" not in output and output.count("fewer distinct points than clusters") == 1, output
 
 
-def test_results_md_shows_html_as_text_and_a_map_says_what_it_could_not_embed(small_run: Path) -> None:
-    cwd = os.getcwd()
-    os.chdir(small_run.parent)
-    try:
-        result = runner.invoke(app, ["run", "--audio", "music", "--config", "run.yaml", "--k", "2",
-                                     "--name", "<b>bold</b>", "--workspace", "named"])
-    finally:
-        os.chdir(cwd)
+def test_results_md_shows_html_as_text_and_a_map_says_what_it_could_not_embed(
+        small_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(small_run.parent)
+    result = runner.invoke(app, ["run", "--audio", "music", "--config", "run.yaml", "--k", "2",
+                                 "--name", "<b>bold</b>", "--workspace", "named"])
     assert result.exit_code == 0, result.output
     markdown = (small_run.parent / "named" / "report" / "results.md").read_text(encoding="utf-8")
     assert "<b>" not in markdown and "&lt;b&gt;bold&lt;/b&gt;" in markdown

@@ -107,7 +107,9 @@ class RepresentationSpec(_Strict):
                            "audio of `multimodal`, extracted with `audio.excerpt: segments`); false: from one "
                            "row per track.")
     params: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments of the estimator "
-                                   "(see docs/models.md), e.g. `latent_dim`, `beta`, `epochs`.")
+                                   "(see docs/models.md), e.g. `latent_dim`, `beta`, `epochs`; a name it "
+                                   "does not take, or a value unlike its default (a negative size), is "
+                                   "refused by key.")
 
     @field_validator("input", mode="before")
     @classmethod
@@ -140,7 +142,8 @@ class ClustererSpec(_Strict):
 
     name: str = Field(description="kmeans, agglomerative, dbscan, hdbscan, spectral or gmm.")
     params: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments, e.g. `linkage` "
-                                   "(agglomerative), `eps` (dbscan), `n_neighbors` (spectral).")
+                                   "(agglomerative), `eps` (dbscan), `n_neighbors` (spectral); checked "
+                                   "as a representation's are.")
 
     @field_validator("name")
     @classmethod
@@ -189,7 +192,8 @@ class RunConfig(_Strict):
     representations: list[RepresentationSpec] = Field(min_length=1, description="The representations of the grid.")
     clusterers: list[ClustererSpec] = Field(min_length=1, description="The clusterers of the grid.")
     seeds: list[Seed] = Field(default_factory=lambda: [0, 1, 2], min_length=1,
-                             description="Every stochastic step runs once per seed.")
+                             description="Every stochastic step runs once per seed (whole numbers from 0 "
+                             "to 2³²−1).")
     n_clusters: int | None = Field(None, ge=2, description="k; null: chosen per algorithm over 2–10 "
                                    "(silhouette; BIC for gmm).")
     label_columns: list[str] | None = Field(None, description="Table columns clusters are scored against "
