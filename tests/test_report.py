@@ -147,16 +147,17 @@ def test_a_missing_font_is_said_once_and_only_for_characters_no_font_draws(
     from songscape.report import figures
     assert matplotlib.rcParams["axes.unicode_minus"] is False  # no font needs U+2212
     monkeypatch.setitem(matplotlib.rcParams, "font.family", ["DejaVu Sans"])
+    monkeypatch.setattr(figures, "_fallback_families", lambda: ())  # a machine with DejaVu Sans only
     monkeypatch.setattr(figures, "_missing_glyphs_said", [])
     latin, bengali, runic = plt.figure(), plt.figure(), plt.figure()
     latin.suptitle("rock - folk")
     bengali.suptitle("ফোক গান")
     runic.suptitle("ᚠᚢᚦ")
     with caplog.at_level("WARNING", logger=figures.__name__):
-        figures._notice_missing_glyphs(latin)
+        figures._fit_fonts(latin)
         assert not caplog.records
         for figure in (bengali, bengali, runic):
-            figures._notice_missing_glyphs(figure)
+            figures._fit_fonts(figure)
     assert len(caplog.records) == 1 and "apt-get install fonts-noto-core" in caplog.records[0].getMessage()
     plt.close("all")
 

@@ -1,12 +1,11 @@
 """Matplotlib figures of a run: latent maps, cluster composition, metric bars, training and
-k-selection curves, reconstructions and latent traversals. Text in any script renders with the
-first installed font of `FONT_PREFERENCE` that has each character (matplotlib's per-glyph
-fallback): Noto Sans for Latin, Greek and Cyrillic, Noto Sans Bengali and Devanagari, Droid Sans
-Fallback for Chinese, Japanese and Korean, Symbola for emoji, runes and other symbols (Debian:
-fonts-noto-core, fonts-droid-fallback, fonts-symbola). A character that no installed font has
-is a box, and the first figure with one logs a single notice saying what to install (no warning
-per glyph). Negative numbers use an ASCII hyphen, so no font needs U+2212 (log axes too:
-`PlainLogFormatter`)."""
+k-selection curves, reconstructions and latent traversals. Text renders with Noto Sans and Noto
+Sans Bengali (then DejaVu Sans), glyph by glyph; a text in another script (Devanagari, Chinese,
+Japanese, Korean, emoji, runes, …) also gets the fallback font that draws it (Noto Sans
+Devanagari, Droid Sans Fallback, Symbola, any Noto Sans script font; Debian: fonts-noto-core,
+fonts-droid-fallback, fonts-symbola). A character that no installed font has is a box, and the
+first figure with one logs a single notice saying what to install (no warning per glyph).
+Negative numbers use an ASCII hyphen, so no font needs U+2212 (log axes too: `PlainLogFormatter`)."""
 
 from __future__ import annotations
 
@@ -34,9 +33,11 @@ from sklearn.neighbors import NearestNeighbors  # noqa: E402
 from songscape.workspace import atomic_path, write_text  # noqa: E402
 
 NOISE_COLOUR = "#bbbbbb"
-# matplotlib falls back in order, glyph by glyph
-FONT_PREFERENCE = ["Noto Sans", "Noto Sans Bengali", "Noto Sans Devanagari", "Droid Sans Fallback", "Symbola",
-                   "DejaVu Sans"]
+# every text is drawn with these, in order, glyph by glyph (kept short: matplotlib looks each
+# family up for every text it lays out)
+FONT_PREFERENCE = ["Noto Sans", "Noto Sans Bengali", "DejaVu Sans"]
+# a text with characters those lack also gets the first of these (then any Noto Sans script font) that has them
+FALLBACK_FONTS = ["Noto Sans Devanagari", "Droid Sans Fallback", "Symbola"]
 FONT_PACKAGES = "fonts-noto-core fonts-droid-fallback fonts-symbola"
 _FONT_FILES = ("NotoSans-Regular", "NotoSansBengali-Regular", "NotoSansDevanagari-Regular",
                "DroidSansFallbackFull", "Symbola_hint")
@@ -45,42 +46,62 @@ _missing_glyphs_said: list[str] = []  # the notice is said once per process
 
 
 def configure_fonts() -> list[str]:
-    """Use the installed fonts of ``FONT_PREFERENCE``, then every other installed Noto Sans
-    script font (Runic, Thai, Ethiopic, …), then DejaVu Sans, and an ASCII minus sign; return
-    the fonts. Missing-glyph warnings are silenced: `_notice_missing_glyphs` says it once instead."""
-    if not all(_has_font(name) for name in FONT_PREFERENCE):  # installed after matplotlib cached its list
+    """Use the installed fonts of ``FONT_PREFERENCE`` and an ASCII minus sign; return the
+    fonts. Missing-glyph warnings are silenced: `_fit_fonts` gives a text in another script a
+    font that has it, and says once when none does."""
+    if not all(_has_font(name) for name in FONT_PREFERENCE + FALLBACK_FONTS):  # installed after matplotlib's cache
         for path in sorted(Path("/usr/share/fonts").glob("**/*.ttf")):
             if path.stem in _FONT_FILES or (path.stem.startswith("NotoSans") and path.stem.endswith("-Regular")):
                 font_manager.fontManager.addfont(str(path))
     installed = [name for name in FONT_PREFERENCE if _has_font(name)]
-    scripts = sorted({font.name for font in font_manager.fontManager.ttflist
-                      if font.name.startswith("Noto Sans ") and font.name not in installed})
-    matplotlib.rcParams["font.family"] = [*(name for name in installed if name != "DejaVu Sans"), *scripts,
-                                          "DejaVu Sans"]  # matplotlib ships DejaVu Sans
+    matplotlib.rcParams["font.family"] = installed or ["DejaVu Sans"]
     matplotlib.rcParams["axes.unicode_minus"] = False
     warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
-    return list(matplotlib.rcParams["font.family"])
+    return installed
 
 
 @functools.lru_cache(maxsize=None)
-def _characters_of(family: str) -> frozenset[int]:
-    """Every code point the font ``family`` draws."""
-    path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=True)
-    return frozenset(FT2Font(path).get_charmap())
+def _characters_of(families: tuple[str, ...]) -> frozenset[int]:
+    """Every code point one of the font ``families`` draws."""
+    covered: set[int] = set()
+    for family in families:
+        path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=True)
+        covered.update(FT2Font(path).get_charmap())
+    return frozenset(covered)
 
 
-def _notice_missing_glyphs(figure: plt.Figure) -> None:
-    """Say once per process when ``figure`` has characters that no font in use draws."""
-    texts = "".join(text.get_text() for text in figure.findobj(matplotlib.text.Text))
-    missing = {character for character in texts if character.isprintable() and not character.isspace()}
-    for family in matplotlib.rcParams["font.family"]:  # the first fonts usually draw everything
+@functools.lru_cache(maxsize=1)
+def _fallback_families() -> tuple[str, ...]:
+    """`FALLBACK_FONTS` that are installed, then every other installed Noto Sans font (Runic,
+    Thai, Ethiopic, …)."""
+    installed = [name for name in FALLBACK_FONTS if _has_font(name)]
+    scripts = sorted({font.name for font in font_manager.fontManager.ttflist
+                      if font.name.startswith("Noto Sans ") and font.name not in FONT_PREFERENCE + installed})
+    return (*installed, *scripts)
+
+
+def _fit_fonts(figure: plt.Figure) -> None:
+    """Give each text of ``figure`` with characters the preferred fonts lack the fallback fonts
+    that draw them; say once per process when no installed font does."""
+    families = tuple(matplotlib.rcParams["font.family"])
+    drawn, missing_anywhere = _characters_of(families), set()
+    for text in figure.findobj(matplotlib.text.Text):
+        missing = {c for c in text.get_text() if ord(c) not in drawn and c.isprintable() and not c.isspace()}
         if not missing:
-            return
-        covered = _characters_of(family)
-        missing = {character for character in missing if ord(character) not in covered}
-    if missing and not _missing_glyphs_said:
-        _missing_glyphs_said.append(min(missing))
-        shown = " ".join(f"U+{ord(character):04X}" for character in sorted(missing)[:3])
+            continue
+        extra = []
+        for family in _fallback_families():
+            covered = {c for c in missing if ord(c) in _characters_of((family,))}
+            if covered:
+                extra.append(family)
+                missing -= covered
+            if not missing:
+                break
+        text.set_fontfamily([*families[:-1], *extra, families[-1]])
+        missing_anywhere |= missing
+    if missing_anywhere and not _missing_glyphs_said:
+        _missing_glyphs_said.append(min(missing_anywhere))
+        shown = " ".join(f"U+{ord(character):04X}" for character in sorted(missing_anywhere)[:3])
         logger.warning(f"figures have characters no installed font draws ({shown}), so they show as boxes; "
                        f"install fonts that have them (Debian: apt-get install {FONT_PACKAGES})")
 
@@ -220,8 +241,12 @@ def redrawn_on_change(plot: Callable[..., None]) -> Callable[..., None]:
     return draw
 
 
-def _save(figure: plt.Figure, path: Path) -> None:
-    _notice_missing_glyphs(figure)
+def _save(figure: plt.Figure, path: Path, tight: bool = False) -> None:
+    """Write ``figure`` as a PNG (atomically) and close it: texts in other scripts get their
+    fonts first (`_fit_fonts`), then, with ``tight``, the layout is fitted to them."""
+    _fit_fonts(figure)
+    if tight:
+        figure.tight_layout()
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
@@ -275,8 +300,7 @@ def plot_map_grid(panels: dict[str, tuple[np.ndarray, np.ndarray]], colouring: s
         handles = [plt.Line2D([], [], marker="o", linestyle="", color=colour_of[v], label=v) for v in every_value]
         figure.legend(handles=handles, fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
     figure.suptitle(f"{title}, coloured by {colouring}")
-    figure.tight_layout()
-    _save(figure, path)
+    _save(figure, path, tight=True)
 
 
 @redrawn_on_change
@@ -291,8 +315,7 @@ def plot_metric_bars(results: pd.DataFrame, metrics: list[str], path: Path) -> N
         axis.bar(range(len(names)), mean[metric], yerr=std[metric], capsize=3, color="#4c72b0")
         axis.set_xticks(range(len(names)), names, fontsize=8)
         axis.set_title(metric)
-    figure.tight_layout()
-    _save(figure, path)
+    _save(figure, path, tight=True)
 
 
 @redrawn_on_change
@@ -313,8 +336,7 @@ def plot_composition(clusters: np.ndarray, labels: dict[str, np.ndarray], title:
         axis.tick_params(axis="x", labelrotation=30, labelsize=8)
         axis.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     figure.suptitle(title)
-    figure.tight_layout()
-    _save(figure, path)
+    _save(figure, path, tight=True)
 
 
 class PlainLogFormatter(LogFormatter):
@@ -342,8 +364,7 @@ def plot_training_curves(histories: dict[str, pd.DataFrame], path: Path) -> None
         axis.set_title(name, fontsize=9)
         axis.set_xlabel("epoch")
         axis.legend(fontsize=7, frameon=False)
-    figure.tight_layout()
-    _save(figure, path)
+    _save(figure, path, tight=True)
 
 
 @redrawn_on_change
@@ -360,8 +381,7 @@ def plot_k_selection(curves: pd.DataFrame, path: Path) -> None:
         axis.set_title(f"{algorithm} ({chosen['criterion'].iloc[0]})", fontsize=9)
         axis.set_xlabel("k")
         axis.legend(fontsize=7, frameon=False)
-    figure.tight_layout()
-    _save(figure, path)
+    _save(figure, path, tight=True)
 
 
 @redrawn_on_change
@@ -380,8 +400,7 @@ def plot_reconstructions(originals: np.ndarray, reconstructions: np.ndarray, nam
     axes[0, 0].set_ylabel("original")
     axes[1, 0].set_ylabel("reconstruction")
     figure.suptitle(title)
-    figure.tight_layout()
-    _save(figure, path)
+    _save(figure, path, tight=True)
 
 
 @redrawn_on_change
@@ -417,5 +436,4 @@ def plot_traversals(traversals: dict[int, np.ndarray], values: np.ndarray, featu
             axis.set_yticks(range(len(top)), names, fontsize=6)
             axis.set_title(f"z{dimension} swept", fontsize=9)
     figure.suptitle(title)
-    figure.tight_layout()
-    _save(figure, path)
+    _save(figure, path, tight=True)
