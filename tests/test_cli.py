@@ -89,11 +89,11 @@ def test_run_on_user_folder_skips_broken_file(user_folder: tuple[Path, Path], tm
 def test_run_fails_clearly_when_every_file_is_broken(tmp_path: Path) -> None:
     audio = tmp_path / "bad"
     audio.mkdir()
-    for name in ("a.wav", "b.flac"):
+    for name in ("a.wav", "b.flac", "c.ogg"):
         (audio / name).write_bytes(b"junk")
     result = runner.invoke(app, ["run", "--audio", str(audio), "--workspace", str(tmp_path / "w")])
     assert result.exit_code == 2
-    assert "none of the 2 tracks can be analysed; first: a (" in result.output
+    assert "none of the 3 tracks can be analysed; first: a (" in result.output
     assert "a.wav): cannot decode" in result.output
 
 

@@ -108,7 +108,7 @@ def test_fewer_tracks_than_k_is_a_clear_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", "--features", str(features), "--k", "18",
                                  "--config", str(_config(tmp_path)), "--workspace", str(tmp_path / "w")])
     assert result.exit_code == 2, result.output
-    assert "only 17 tracks can be analysed, fewer than k = 18" in result.output
+    assert "only 17 tracks were found, fewer than k = 18" in result.output  # said before the run folder is made
     assert "Traceback" not in result.output
 
 

@@ -17,7 +17,7 @@ from songscape.audio.plan import network_spec
 from songscape.audio.features import SpectralSettings
 from songscape.audio.tagging import file_tags
 from songscape.audio.track import NetworkSpec, extract_track
-from songscape.config import AudioConfig
+from songscape.config import AudioConfig, ConfigError
 from songscape.threads import single_thread
 from tests.audio_fixtures import tone
 
@@ -119,7 +119,7 @@ def test_device_choice_on_a_machine_without_cuda(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     spec = network_spec(AudioConfig(), "auto")
     assert spec.device == "cpu" and spec.in_worker
-    with pytest.raises(RuntimeError, match="device 'cuda' asked for, but PyTorch sees no CUDA device"):
+    with pytest.raises(ConfigError, match="device: 'cuda' asked for, but PyTorch sees no CUDA device"):
         network_spec(AudioConfig(), "cuda")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     spec = network_spec(AudioConfig(), "auto")
