@@ -246,7 +246,9 @@ def _save(figure: plt.Figure, path: Path, tight: bool = False) -> None:
     fonts first (`_fit_fonts`), then, with ``tight``, the layout is fitted to them."""
     _fit_fonts(figure)
     if tight:
-        figure.tight_layout()
+        with warnings.catch_warnings():  # long labels: the layout stays as drawn, said by no one
+            warnings.filterwarnings("ignore", message="Tight layout not applied")
+            figure.tight_layout()
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
