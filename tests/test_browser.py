@@ -225,3 +225,31 @@ def test_the_served_map_plays_and_seeks_under_its_policy(run_dir: Path, browser)
         assert errors == []
     finally:
         server.shutdown()
+
+
+def test_the_served_map_makes_a_mix_and_a_path(run_dir: Path, browser) -> None:
+    """Served, the map makes a mix from the playing track and, for two shift-clicked points, a
+    path from the first to the second: listed beside the map and drawn as a line through them."""
+    from songscape.report.server import start_map_server
+
+    server, address = start_map_server(run_dir, port=0)
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(address)
+        markers = page.locator("circle.marker")
+        markers.nth(0).click()
+        page.click("#mix-button")
+        page.wait_for_function("() => document.querySelectorAll('#journey li').length === 16", timeout=30000)
+        mix_ids = page.evaluate("[...document.querySelectorAll('#journey li')].map(li => li.textContent)")
+        assert mix_ids[0] == page.evaluate("data.points[0].title") and len(set(mix_ids)) == 16
+        markers.nth(2).click(modifiers=["Shift"])
+        markers.nth(5).click(modifiers=["Shift"])
+        page.wait_for_function("() => document.querySelectorAll('#journey li').length === 12", timeout=30000)
+        titles = page.evaluate("[...document.querySelectorAll('#journey li')].map(li => li.textContent)")
+        assert titles[0] == page.evaluate("data.points[2].title") and titles[-1] == page.evaluate("data.points[5].title")
+        assert len(page.evaluate("document.getElementById('route').getAttribute('points')").split()) == 12
+        assert errors == []
+    finally:
+        server.shutdown()

@@ -5,6 +5,7 @@ odd paths get a 4xx answer; audio answers Range requests; pages carry a charset 
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import random
 import re
@@ -107,6 +108,17 @@ def test_bad_requests_get_an_answer(server, path: str) -> None:
     assert response.status == 400, (path, response.body)
 
 
+def test_a_mix_and_a_path_answer_with_track_ids(server) -> None:
+    mixed = json.loads(_get(server, "/songscape-mix?track=demo-0001&n=5").body)
+    assert len(mixed["track_ids"]) == 5 and mixed["track_ids"][0] == "demo-0001"
+    route = json.loads(_get(server, "/songscape-path?a=demo-0001&b=demo-0002&n=4").body)
+    assert route["track_ids"][0] == "demo-0001" and route["track_ids"][-1] == "demo-0002"
+    assert "unknown track" in json.loads(_get(server, "/songscape-mix?track=nope").body)["error"]
+    for bad in ("/songscape-mix?n=3", "/songscape-path?a=demo-0001&n=4", "/songscape-path?a=x&b=y&n=1",
+                "/songscape-mix?track=demo-0001&n=%C2%B2"):
+        assert _get(server, bad).status == 400, bad
+
+
 def test_a_search_within_bounds_answers(server) -> None:
     response = _get(server, "/songscape-search?q=rain&k=16")
     assert response.status == 200 and response.getheader("Content-Type") == "application/json; charset=utf-8"
@@ -169,8 +181,10 @@ def test_random_requests_never_get_a_server_error_or_a_dropped_connection(server
         return bytes(rng.randrange(256) for _ in range(rng.randrange(limit)))
 
     for attempt in range(200):
-        path = rng.choice([map_path.encode(), b"/songscape-search", b"/"]) + noise(40)
-        query = b"?" + rng.choice([b"q=", b"k=", b"q=rain&k=", b""]) + noise(30) if rng.random() < 0.7 else b""
+        path = rng.choice([map_path.encode(), b"/songscape-search", b"/songscape-mix", b"/songscape-path", b"/"])
+        path += noise(40) if rng.random() < 0.5 else b""
+        query = b"?" + rng.choice([b"q=", b"k=", b"q=rain&k=", b"track=demo-0001&n=", b"a=demo-0001&b=", b""]) \
+            + noise(30) if rng.random() < 0.7 else b""
         headers = [b"Host: " + rng.choice([f"{host}:{port}".encode(), noise(20)])]
         headers += [noise(12) + b": " + noise(30) for _ in range(rng.randrange(4))]
         if rng.random() < 0.5:

@@ -1,5 +1,5 @@
-"""Command line: `songscape demo`, `run`, and `report` / `map` / `similar` / `playlists` /
-`assign` / `update` / `search` on a finished run."""
+"""Command line: `songscape demo`, `run`, and `report` / `map` / `similar` / `mix` / `path` /
+`playlists` / `assign` / `update` / `search` on a finished run."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from songscape.collection import CollectionError
 from songscape.config import ConfigError, load_config, preset, with_overrides
 from songscape.demo import DemoSettings, write_demo_corpus
 from songscape.experiment import PipelineError
-from songscape.library import LibraryError, assign, write_playlists
+from songscape import journeys
+from songscape.library import LibraryError, SavedRun, assign, write_playlist, write_playlists
 from songscape.pipeline import CollectionSource, rebuild_map, rebuild_report, run_pipeline
 from songscape.plaintext import PlainConsole, printable, styled
 from songscape.report.figures import FigureSkipped
@@ -210,6 +211,55 @@ def similar_(
     """The tracks nearest to TRACK (cosine similarity in a saved run's latent space, mixed with
     the lyrics' similarity by --lyrics-weight)."""
     _print_table(_or_fail(lambda: similar(run_dir, track, k, representation, lyrics_weight)))
+
+
+def _write_list(listed: pd.DataFrame, run_dir: Path, out: Optional[Path], title: str) -> None:
+    """Print a mix or a path; with ``out``, also write it as an ``.m3u8`` playlist."""
+    _print_table(listed)
+    if out is not None:
+        def write() -> int:
+            tracks = SavedRun.open(run_dir).tracks.set_index("track_id", drop=False).loc[listed["track_id"]]
+            return write_playlist(out, tracks, title)
+
+        console.print(f"{out}  ({_or_fail(write)} tracks)")
+
+
+@app.command("mix")
+def mix_(
+    run_dir: Path = typer.Argument(..., help="A run folder (songscape-runs/<name>)."),
+    track: str = typer.Argument(..., help="The track id the mix starts with."),
+    count: int = typer.Option(25, "-n", min=1, help="How many tracks (ignored with --minutes)."),
+    minutes: Optional[float] = typer.Option(None, "--minutes", min=0.1, help="How much music instead: "
+                                            "tracks until this many minutes."),
+    representation: Optional[str] = typer.Option(None, help="Latent space to walk (default: the best)."),
+    lyrics_weight: float = typer.Option(0.0, min=0.0, max=1.0, help="Share of the lyrics' similarity, as "
+                                        "in `similar`."),
+    seed: int = typer.Option(0, min=0, help="Seed of the choices among the closest tracks: the same seed, "
+                             "the same mix."),
+    out: Optional[Path] = typer.Option(None, help="Also write the mix as this .m3u8 playlist."),
+) -> None:
+    """A mix that starts at TRACK and walks through its neighbourhood without repeats, each
+    track close to the one before (and to the first)."""
+    listed = _or_fail(lambda: journeys.mix(run_dir, track, None if minutes else count, minutes, representation,
+                                  lyrics_weight, seed))
+    _write_list(listed, run_dir, out, f"mix from {track}")
+
+
+@app.command("path")
+def path_(
+    run_dir: Path = typer.Argument(..., help="A run folder (songscape-runs/<name>)."),
+    start: str = typer.Argument(..., help="The track id the path starts at."),
+    end: str = typer.Argument(..., help="The track id the path ends at."),
+    count: int = typer.Option(12, "-n", min=2, help="How many tracks, both ends included."),
+    representation: Optional[str] = typer.Option(None, help="Latent space to cross (default: the best)."),
+    lyrics_weight: float = typer.Option(0.0, min=0.0, max=1.0, help="Share of the lyrics' similarity, as "
+                                        "in `similar`."),
+    out: Optional[Path] = typer.Option(None, help="Also write the path as this .m3u8 playlist."),
+) -> None:
+    """A list of tracks from START to END in even steps (the nearest track to each point that
+    divides the line between them into equal parts)."""
+    listed = _or_fail(lambda: journeys.path(run_dir, start, end, count, representation, lyrics_weight))
+    _write_list(listed, run_dir, out, f"path from {start} to {end}")
 
 
 @app.command()

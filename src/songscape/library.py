@@ -120,20 +120,27 @@ def write_playlists(run_dir: Path, out_dir: Path, representation: str | None = N
     out_dir = make_folder(out_dir)
     written, used = [], set()
     for cluster, members in tracks.groupby(clusters.to_numpy(), sort=True):
-        members = members[members["path"].fillna("").astype(bool)]
-        lines = ["#EXTM3U", f"#PLAYLIST:{representation} + {algorithm}, cluster {cluster}"]
-        for row, name in zip(members.itertuples(), display_names(members)):
-            duration = getattr(row, "duration_s", np.nan)
-            seconds = int(round(duration)) if pd.notna(duration) else -1
-            lines += [f"#EXTINF:{seconds},{printable(name, one_line=True)}", playlist_entry(row.path, out_dir)]
         name = names[int(cluster)]
         while name in used:
             name += "-"
         used.add(name)
         path = out_dir / (name + PLAYLIST_SUFFIX)
-        write_text(path, "\n".join(lines) + "\n")
-        written.append((path, len(members)))
+        written.append((path, write_playlist(path, members, f"{representation} + {algorithm}, cluster {cluster}")))
     return written
+
+
+def write_playlist(path: Path, tracks: pd.DataFrame, title: str) -> int:
+    """Write ``tracks`` (rows of a run's track table, in order) that have audio as one
+    ``.m3u8`` at ``path``: ``#EXTINF`` duration and "artist – title", then the file
+    (`playlist_entry`). Returns how many tracks it lists."""
+    members = tracks[tracks["path"].fillna("").astype(bool)]
+    lines = ["#EXTM3U", f"#PLAYLIST:{printable(title, one_line=True)}"]
+    for row, name in zip(members.itertuples(), display_names(members)):
+        duration = getattr(row, "duration_s", np.nan)
+        seconds = int(round(duration)) if pd.notna(duration) else -1
+        lines += [f"#EXTINF:{seconds},{printable(name, one_line=True)}", playlist_entry(row.path, path.parent)]
+    write_text(path, "\n".join(lines) + "\n")
+    return len(members)
 
 
 def playlist_entry(stored: str, out_dir: Path) -> str:

@@ -97,6 +97,7 @@ def map_data(workspace: Workspace, representation: str, algorithm: str, label_co
                        f"do not play (first: {not_embedded[0]})")
     return {
         "title": f"{workspace.root.name}: {representation} + {algorithm}",
+        "representation": representation,
         "colourings": colourings,
         "cards": cards,
         "points": [{"x": float(x), "y": float(y), "id": str(track_id), "title": title or str(track_id),

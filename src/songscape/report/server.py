@@ -1,5 +1,6 @@
 """`songscape map --serve`: the map over a local HTTP server, so that its search box can ask for
-lyric search by meaning (e5 runs in Python, not in the page).
+lyric search by meaning (e5 runs in Python, not in the page) and it can ask for a mix from a
+track and a path between two (`songscape.journeys`).
 
 What it serves, and nothing else: regular files inside the run's report folder (paths resolved,
 so a link out of the folder is refused) and the audio files of the run's tracks (by an audio
@@ -27,6 +28,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote_to_bytes, urlparse
 
 from songscape.library import LibraryError, SavedRun
+from songscape import journeys
 from songscape.filenames import file_path
 from songscape.report.explorer import MAP_FILE
 from songscape.scan import AUDIO_EXTENSIONS, unusable_file
@@ -34,6 +36,10 @@ from songscape.search import search_lyrics
 from songscape.workspace import Workspace
 
 SEARCH_PATH = "/songscape-search"  # the page asks GET SEARCH_PATH?q=TEXT&k=N
+MIX_PATH = "/songscape-mix"  # GET MIX_PATH?track=ID&n=N&r=REPRESENTATION
+SONG_PATH = "/songscape-path"  # GET SONG_PATH?a=ID&b=ID&n=N&r=REPRESENTATION
+_JSON_PATHS = (SEARCH_PATH, MIX_PATH, SONG_PATH)
+MIX_TRACKS, PATH_TRACKS = 25, 12
 SEARCH_RESULTS = 20
 MAX_QUERY_CHARACTERS = 500  # a search box query; e5 time grows with its length
 _COPY_CHUNK = 1 << 16
@@ -141,23 +147,57 @@ def _audio_type(name: str) -> str:
     return guessed if guessed and guessed.startswith("audio/") else "audio/ogg"
 
 
+def _query_fields(query: str) -> dict[str, str]:
+    """The fields of a request's query (the first value of each); `BadRequest` (400) for too
+    many fields or text that is not UTF-8."""
+    try:
+        fields = parse_qs(query, max_num_fields=MAX_QUERY_FIELDS, errors="strict")
+    except ValueError:
+        raise BadRequest(HTTPStatus.BAD_REQUEST, f"at most {MAX_QUERY_FIELDS} fields, as UTF-8") from None
+    return {name: values[0] for name, values in fields.items()}
+
+
+def _text_field(fields: dict[str, str], name: str, what: str) -> str:
+    """A required text field of at most `MAX_QUERY_CHARACTERS`; `BadRequest` (400) otherwise."""
+    text = fields.get(name, "")
+    if not text.strip():
+        raise BadRequest(HTTPStatus.BAD_REQUEST, f"give {what} as {name}=")
+    if len(text) > MAX_QUERY_CHARACTERS:
+        raise BadRequest(HTTPStatus.BAD_REQUEST, f"{what} is longer than {MAX_QUERY_CHARACTERS} characters")
+    return text
+
+
+def _count_field(fields: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    """A whole number from ``low`` to ``high`` (``default`` when absent); `BadRequest` (400) otherwise."""
+    count = fields.get(name, str(default))
+    if not _DIGITS.fullmatch(count) or not low <= int(count) <= high:
+        raise BadRequest(HTTPStatus.BAD_REQUEST, f"{name} must be a whole number from {low} to {high}")
+    return int(count)
+
+
 def _search_arguments(query: str, track_count: int) -> tuple[str, int]:
     """The text and the number of results of a search request; `BadRequest` (400) when either
     is missing, too long or out of range."""
-    try:
-        fields = parse_qs(query, max_num_fields=MAX_QUERY_FIELDS, errors="strict")
-    except ValueError:  # too many fields, or text that is not UTF-8
-        raise BadRequest(HTTPStatus.BAD_REQUEST, f"give q= and k= only (at most {MAX_QUERY_FIELDS} fields), "
-                         "as UTF-8") from None
-    text = fields.get("q", [""])[0]
-    if not text.strip():
-        raise BadRequest(HTTPStatus.BAD_REQUEST, "give the search text as q=")
-    if len(text) > MAX_QUERY_CHARACTERS:
-        raise BadRequest(HTTPStatus.BAD_REQUEST, f"the search text is longer than {MAX_QUERY_CHARACTERS} characters")
-    count = fields.get("k", [str(min(SEARCH_RESULTS, track_count))])[0]
-    if not _DIGITS.fullmatch(count) or not 1 <= int(count) <= track_count:
-        raise BadRequest(HTTPStatus.BAD_REQUEST, f"k must be a whole number from 1 to {track_count}")
-    return text, int(count)
+    fields = _query_fields(query)
+    text = _text_field(fields, "q", "the search text")
+    return text, _count_field(fields, "k", min(SEARCH_RESULTS, track_count), 1, track_count)
+
+
+def _journey(run_dir: Path, kind: str, query: str, track_count: int) -> list[str]:
+    """The track ids of a mix (``track=ID&n=N``) or a path (``a=ID&b=ID&n=N``), in the
+    representation ``r=NAME`` (default: the best); `BadRequest` (400) for missing or bad
+    fields; a `LibraryError` when the run cannot make it."""
+    fields = _query_fields(query)
+    representation = fields.get("r") or None
+    if kind == MIX_PATH:
+        count = _count_field(fields, "n", min(MIX_TRACKS, track_count), 1, track_count)
+        listed = journeys.mix(run_dir, _text_field(fields, "track", "the first track"), count,
+                              representation=representation)
+    else:
+        count = _count_field(fields, "n", min(PATH_TRACKS, track_count), 2, track_count)
+        listed = journeys.path(run_dir, _text_field(fields, "a", "the first track"),
+                               _text_field(fields, "b", "the last track"), count, representation)
+    return list(listed["track_id"])
 
 
 def _handler(run_dir: Path, files: _RunFiles, hosts: set[str]) -> type[BaseHTTPRequestHandler]:
@@ -209,6 +249,14 @@ def _handler(run_dir: Path, files: _RunFiles, hosts: set[str]) -> type[BaseHTTPR
             self._json(HTTPStatus.OK, {"track_ids": list(found["track_id"]),
                                        "similarity": [float(s) for s in found["similarity"]]})
 
+        def _list(self, kind: str, query: str) -> None:
+            try:
+                track_ids = _journey(run_dir, kind, query, files.track_count)
+            except LibraryError as error:  # an unknown track, a track without an embedding: the page says so
+                self._json(HTTPStatus.OK, {"track_ids": [], "error": str(error)})
+                return
+            self._json(HTTPStatus.OK, {"track_ids": track_ids})
+
         def _file(self, url_path: str) -> None:
             file, content_type = files.file(url_path)
             if content_type == "text/html":
@@ -241,6 +289,8 @@ def _handler(run_dir: Path, files: _RunFiles, hosts: set[str]) -> type[BaseHTTPR
             url = urlparse(self.path)
             if url.path == SEARCH_PATH:
                 self._search(url.query)
+            elif url.path in (MIX_PATH, SONG_PATH):
+                self._list(url.path, url.query)
             else:
                 self._file(os.fsdecode(unquote_to_bytes(url.path)))  # a file name's own bytes, UTF-8 or not
 
@@ -259,7 +309,7 @@ def _handler(run_dir: Path, files: _RunFiles, hosts: set[str]) -> type[BaseHTTPR
         do_HEAD = do_GET  # noqa: N815 (the http.server interface)
 
         def _refuse(self, status: int, message: str) -> None:
-            if SEARCH_PATH in self.path:
+            if self.path.split("?", 1)[0] in _JSON_PATHS:  # not urlparse: it refuses some paths
                 self._json(status, {"track_ids": [], "error": message})
             else:
                 self._send(status, message.encode("utf-8"), "text/plain")
