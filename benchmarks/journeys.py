@@ -6,7 +6,8 @@ top-k played in rank order; and whether the listed tracks share the first track'
     .venv/bin/python benchmarks/journeys.py --run songscape-runs/debian-music [--label source] [--starts 10]
 
 Prints, per list kind, the mean over starts (or pairs) of each list's mean and largest step,
-and the share of tracks with the first track's label.
+and the share of tracks with the first track's label; then how far a track's nearest other
+track is on average (no step can be shorter).
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ def main() -> None:
             summary("path", paths, position, space.vectors, labels),
             summary("random list between the same ends", random_paths, position, space.vectors, labels)]
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    gaps = np.linalg.norm(space.vectors[:, None] - space.vectors[None], axis=2) if len(space.ids) <= 5000 else None
+    if gaps is not None:  # the floor of any step: how far a track's nearest other track is
+        np.fill_diagonal(gaps, np.inf)
+        print(f"nearest other track: {gaps.min(axis=1).mean():.3f} on average ({len(space.ids)} tracks)")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.sparse.csgraph import dijkstra
 from sklearn.neighbors import kneighbors_graph
 
 from songscape.library import LibraryError, SavedRun
@@ -74,49 +73,74 @@ def path(run_dir: Path, start_id: str, end_id: str, count: int = 12, representat
          lyrics_weight: float = 0.0) -> pd.DataFrame:
     """``count`` tracks from ``start_id`` to ``end_id`` in even steps (AudioMuse-AI's "song
     path"), along where the collection's tracks are rather than straight through the empty
-    space between them: the shortest route between the two in the graph that joins each track
-    to its `PATH_NEIGHBOURS` nearest, cut into ``count − 1`` equal lengths, each cut taken by
-    the nearest track not yet on the list. Deterministic: no choice is drawn."""
+    space between them: of the routes of exactly ``count − 1`` steps in the graph that joins
+    each track to its `PATH_NEIGHBOURS` nearest, the one whose squared step lengths sum least
+    (for a given way, equal steps sum least), found by dynamic programming; a track the route
+    passes twice is replaced by the free track nearest to the middle of its two neighbours.
+    Deterministic: no choice is drawn."""
     space = track_space(SavedRun.open(run_dir), representation, lyrics_weight)
     first, last = space.position(start_id), space.position(end_id)
     if first == last:
         raise LibraryError("a path needs two different tracks")
     if not 2 <= count <= len(space.ids):
         raise LibraryError(f"a path has 2 to {len(space.ids)} tracks (this run's), not {count}")
-    route = space.vectors[_graph_route(space.vectors, first, last)]
-    used = np.zeros(len(space.ids), dtype=bool)
-    used[[first, last]] = True
-    inner = []
-    for waypoint in _even_points(route, count)[1:-1]:
-        distance = np.linalg.norm(space.vectors - waypoint, axis=1)
-        distance[used] = np.inf
-        nearest = int(np.argmin(distance))
-        used[nearest] = True
-        inner.append(nearest)
-    return _listed(space, [first, *inner, last])
+    return _listed(space, _without_repeats(space.vectors, _least_squares_route(space.vectors, first, last, count)))
 
 
-def _graph_route(vectors: np.ndarray, first: int, last: int) -> list[int]:
-    """The rows on the shortest route from ``first`` to ``last`` in the symmetric graph of each
-    row's `PATH_NEIGHBOURS` nearest rows (Euclidean); the two alone when the graph does not
-    join them."""
-    neighbours = min(PATH_NEIGHBOURS, len(vectors) - 1)
-    graph = kneighbors_graph(vectors, neighbours, mode="distance")
-    _, predecessors = dijkstra(graph.maximum(graph.T), directed=False, indices=first, return_predecessors=True)
-    if predecessors[last] < 0:
+def _least_squares_route(vectors: np.ndarray, first: int, last: int, count: int) -> list[int]:
+    """The ``count`` rows from ``first`` to ``last``, each a graph neighbour of the one before,
+    whose squared step lengths sum least; the straight line's nearest rows when the graph has
+    no such route."""
+    if count == 2:
         return [first, last]
+    graph = kneighbors_graph(vectors, min(PATH_NEIGHBOURS, len(vectors) - 1), mode="distance")
+    graph = graph.maximum(graph.T).tocoo()
+    sources, targets, squared = graph.row, graph.col, graph.data ** 2
+    cost = np.full(len(vectors), np.inf)
+    cost[first] = 0.0
+    back = np.zeros((count - 1, len(vectors)), dtype=np.int64)
+    for step in range(count - 1):
+        reached = cost[sources] + squared
+        order = np.lexsort((reached, targets))  # per target, its cheapest edge first
+        targets_sorted = targets[order]
+        cheapest = order[np.r_[True, targets_sorted[1:] != targets_sorted[:-1]]]
+        cost = np.full(len(vectors), np.inf)
+        cost[targets[cheapest]] = reached[cheapest]
+        back[step, targets[cheapest]] = sources[cheapest]
+    if not np.isfinite(cost[last]):
+        return _straight_route(vectors, first, last, count)
     route = [last]
-    while route[-1] != first:
-        route.append(int(predecessors[route[-1]]))
+    for step in range(count - 2, -1, -1):
+        route.append(int(back[step, route[-1]]))
     return route[::-1]
 
 
-def _even_points(route: np.ndarray, count: int) -> np.ndarray:
-    """``count`` points that cut the polyline through ``route``'s rows into equal lengths (its
-    two ends included)."""
-    lengths = np.linalg.norm(np.diff(route, axis=0), axis=1)
-    along = np.r_[0.0, np.cumsum(lengths)]
-    targets = np.linspace(0.0, along[-1], count)
-    segment = np.clip(np.searchsorted(along, targets, side="right") - 1, 0, len(route) - 2)
-    fraction = np.where(lengths[segment] > 0, (targets - along[segment]) / np.maximum(lengths[segment], 1e-12), 0.0)
-    return route[segment] + fraction[:, None] * (route[segment + 1] - route[segment])
+def _straight_route(vectors: np.ndarray, first: int, last: int, count: int) -> list[int]:
+    """``first``, the nearest other rows to the points that cut the line between the two into
+    equal parts, and ``last``."""
+    used = np.zeros(len(vectors), dtype=bool)
+    used[[first, last]] = True
+    inner = []
+    for fraction in np.linspace(0.0, 1.0, count)[1:-1]:
+        distance = np.linalg.norm(vectors - ((1 - fraction) * vectors[first] + fraction * vectors[last]), axis=1)
+        distance[used] = np.inf
+        inner.append(int(np.argmin(distance)))
+        used[inner[-1]] = True
+    return [first, *inner, last]
+
+
+def _without_repeats(vectors: np.ndarray, route: list[int]) -> list[int]:
+    """``route`` with each inner visit of a row already on it (an end included) replaced by
+    the unused row nearest to the middle of its two neighbours on the route."""
+    used = np.zeros(len(vectors), dtype=bool)
+    used[route] = True
+    seen = {route[0], route[-1]}
+    for index in range(1, len(route) - 1):
+        if route[index] in seen:
+            middle = (vectors[route[index - 1]] + vectors[route[index + 1]]) / 2
+            distance = np.linalg.norm(vectors - middle, axis=1)
+            distance[used] = np.inf
+            route[index] = int(np.argmin(distance))
+            used[route[index]] = True
+        seen.add(route[index])
+    return route
