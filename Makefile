@@ -14,7 +14,7 @@ $(BIN)/python:
 # Reinstall when the package's requirements change.
 $(INSTALLED): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,distributed]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,distributed,mpd]'
 	touch $(INSTALLED)
 
 demo: $(INSTALLED)

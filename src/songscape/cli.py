@@ -22,6 +22,7 @@ from songscape.demo import DemoSettings, write_demo_corpus
 from songscape.experiment import PipelineError
 from songscape import journeys
 from songscape.library import LibraryError, SavedRun, assign, write_playlist, write_playlists
+from songscape.mpd_player import MpdResult, queue_tracks, store_playlists
 from songscape.pipeline import CollectionSource, rebuild_map, rebuild_report, run_pipeline
 from songscape.plaintext import PlainConsole, printable, styled
 from songscape.report.figures import FigureSkipped
@@ -237,12 +238,18 @@ def mix_(
     seed: int = typer.Option(0, min=0, help="Seed of the choices among the closest tracks: the same seed, "
                              "the same mix."),
     out: Optional[Path] = typer.Option(None, help="Also write the mix as this .m3u8 playlist."),
+    mpd: bool = typer.Option(False, "--mpd", help="Add the mix to the queue of a running MPD."),
+    mpd_address: Optional[str] = typer.Option(None, help="MPD's HOST:PORT or socket (default: MPD_HOST and "
+                                              "MPD_PORT, else localhost:6600)."),
+    music_dir: Optional[Path] = typer.Option(None, help="MPD's music directory (default: asked of MPD)."),
 ) -> None:
     """A mix that starts at TRACK and walks through its neighbourhood without repeats, each
     track close to the one before (and to the first)."""
     listed = _or_fail(lambda: journeys.mix(run_dir, track, None if minutes else count, minutes, representation,
-                                  lyrics_weight, seed))
+                                           lyrics_weight, seed))
     _write_list(listed, run_dir, out, f"mix from {track}")
+    if mpd:
+        _print_mpd(_or_fail(lambda: queue_tracks(run_dir, list(listed["track_id"]), mpd_address, music_dir)))
 
 
 @app.command("path")
@@ -275,14 +282,36 @@ def search(
 @app.command()
 def playlists(
     run_dir: Path = typer.Argument(..., help="A run folder (songscape-runs/<name>)."),
-    out: Path = typer.Option(..., help="Folder for the .m3u8 playlists."),
+    out: Optional[Path] = typer.Option(None, help="Folder for the .m3u8 playlists."),
     representation: Optional[str] = typer.Option(None, help="Whose clusters (default: the best)."),
     algorithm: Optional[str] = typer.Option(None, help="Which clustering (default: the best)."),
+    mpd: bool = typer.Option(False, "--mpd", help="Store them in a running MPD instead (or as well, with --out)."),
+    mpd_address: Optional[str] = typer.Option(None, help="MPD's HOST:PORT or socket (default: MPD_HOST and "
+                                              "MPD_PORT, else localhost:6600)."),
+    music_dir: Optional[Path] = typer.Option(None, help="MPD's music directory (default: asked of MPD, which "
+                                             "tells local clients only)."),
 ) -> None:
-    """One .m3u8 playlist per cluster of a saved run, named after its dominant labels."""
-    written = _or_fail(lambda: write_playlists(run_dir, out, representation, algorithm))
-    for path, count in written:
-        console.print(f"{path}  ({count} tracks)")
+    """One playlist per cluster of a saved run, named after its dominant labels: .m3u8 files
+    (--out) and/or playlists stored in MPD (--mpd)."""
+    if out is None and not mpd:
+        _fail(ValueError("give --out FOLDER for .m3u8 files, or --mpd to store the playlists in MPD"))
+    if out is not None:
+        for path, count in _or_fail(lambda: write_playlists(run_dir, out, representation, algorithm)):
+            console.print(f"{path}  ({count} tracks)")
+    if mpd:
+        _print_mpd(_or_fail(lambda: store_playlists(run_dir, mpd_address, music_dir, representation, algorithm)))
+
+
+def _print_mpd(result: MpdResult) -> None:
+    """What an MPD call did, one line per playlist, track not sent and playlist removed."""
+    for name, count in result.stored:
+        console.print(f"MPD playlist {name}  ({count} tracks)")
+    if result.queued:
+        console.print(f"{result.queued} tracks added to MPD's queue")
+    for name in result.removed:
+        console.print(f"MPD playlist {name} removed (no such cluster any more)")
+    for line in result.not_sent:
+        console.print(styled(("not sent to MPD", "yellow"), f": {line}"))
 
 
 @app.command("assign")
@@ -310,6 +339,10 @@ def update(
                                        "even when they are more than a fifth of the run."),
     playlists_dir: Optional[Path] = typer.Option(None, "--playlists", help="Write the playlists again into "
                                                  "this folder (as `songscape playlists --out`)."),
+    mpd: bool = typer.Option(False, "--mpd", help="Store the playlists in MPD again (as `songscape playlists --mpd`)."),
+    mpd_address: Optional[str] = typer.Option(None, help="MPD's HOST:PORT or socket (default: MPD_HOST and "
+                                              "MPD_PORT, else localhost:6600)."),
+    music_dir: Optional[Path] = typer.Option(None, help="MPD's music directory (default: asked of MPD)."),
 ) -> None:
     """Take new, changed, moved and deleted files of the run's folder into a finished run without
     refitting: new tracks join the existing clusters, every other track keeps its cluster."""
@@ -331,6 +364,8 @@ def update(
     if playlists_dir is not None:
         written = _or_fail(lambda: write_playlists(run_dir, playlists_dir))
         console.print(f"{len(written)} playlists written to {playlists_dir}")
+    if mpd:
+        _print_mpd(_or_fail(lambda: store_playlists(run_dir, mpd_address, music_dir)))
     console.print(f"report: {run_dir / 'report' / 'index.html'}")
 
 

@@ -101,13 +101,21 @@ def missing_artifacts(workspace: Workspace, results: pd.DataFrame) -> list[Path]
     return [path for path in dict.fromkeys(needed) if not path.is_file()]
 
 
-def write_playlists(run_dir: Path, out_dir: Path, representation: str | None = None,
-                    algorithm: str | None = None) -> list[tuple[Path, int]]:
-    """One ``.m3u8`` per cluster (first seed) with paths relative to the playlist, named after
-    the cluster's card ("cluster-3-piano-english": its top network tag and dominant labels);
-    noise tracks (−1) get a playlist of their own. Returns each playlist with its number of
-    tracks."""
-    run = SavedRun.open(run_dir)
+@dataclass
+class ClusterPlaylist:
+    """One cluster of a run's result as a playlist: its name (the cluster card's slug, unique
+    in the run), a title and its tracks (rows of the track table that have audio)."""
+
+    name: str
+    title: str
+    tracks: pd.DataFrame
+
+
+def cluster_playlists(run: SavedRun, representation: str | None = None,
+                      algorithm: str | None = None) -> list[ClusterPlaylist]:
+    """One playlist per cluster (first seed) of ``representation`` + ``algorithm`` (default:
+    the run's best result), named after the cluster's card ("cluster-3-piano-english": its top
+    network tag and dominant labels); noise tracks (−1) get a playlist of their own."""
     representation, algorithm = run.choose(representation, algorithm)
     seed = int(run.results["seed"].min())
     labels = read_parquet(run.workspace.labels(representation, algorithm))
@@ -117,16 +125,26 @@ def write_playlists(run_dir: Path, out_dir: Path, representation: str | None = N
     tracks = run.tracks.set_index("track_id", drop=False).loc[clusters.index]
     if not tracks["path"].fillna("").astype(bool).any():
         raise LibraryError("this run has no audio files (lyrics or feature table only): nothing to play")
-    out_dir = make_folder(out_dir)
-    written, used = [], set()
+    playlists, used = [], set()
     for cluster, members in tracks.groupby(clusters.to_numpy(), sort=True):
         name = names[int(cluster)]
         while name in used:
             name += "-"
         used.add(name)
-        path = out_dir / (name + PLAYLIST_SUFFIX)
-        written.append((path, write_playlist(path, members, f"{representation} + {algorithm}, cluster {cluster}")))
-    return written
+        playlists.append(ClusterPlaylist(name, f"{representation} + {algorithm}, cluster {cluster}",
+                                         members[members["path"].fillna("").astype(bool)]))
+    return playlists
+
+
+def write_playlists(run_dir: Path, out_dir: Path, representation: str | None = None,
+                    algorithm: str | None = None) -> list[tuple[Path, int]]:
+    """One ``.m3u8`` per cluster (`cluster_playlists`) in ``out_dir``, with paths relative to
+    the playlist. Returns each playlist with its number of tracks."""
+    playlists = cluster_playlists(SavedRun.open(run_dir), representation, algorithm)
+    out_dir = make_folder(out_dir)
+    return [(out_dir / (playlist.name + PLAYLIST_SUFFIX),
+             write_playlist(out_dir / (playlist.name + PLAYLIST_SUFFIX), playlist.tracks, playlist.title))
+            for playlist in playlists]
 
 
 def write_playlist(path: Path, tracks: pd.DataFrame, title: str) -> int:
