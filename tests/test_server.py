@@ -102,7 +102,8 @@ def test_only_report_files_and_audio_files_of_the_run(server, run_dir: Path) -> 
                                   "/songscape-search?q=", f"/songscape-search?q={'a' * (MAX_QUERY_CHARACTERS + 1)}",
                                   "/songscape-search?q=rain&k=%C2%B2",  # a superscript two: a digit to isdigit()
                                   "/songscape-search?q=rain&k=2" + "&x=1" * 10,  # 12 fields
-                                  "/songscape-search?q=%ff&k=2"])  # not UTF-8
+                                  "/songscape-search?q=%ff&k=2",  # not UTF-8
+                                  "/songscape-search?q=rain&k=2&sound=yes"])
 def test_bad_requests_get_an_answer(server, path: str) -> None:
     response = _get(server, path)
     assert response.status == 400, (path, response.body)
@@ -117,6 +118,11 @@ def test_a_mix_and_a_path_answer_with_track_ids(server) -> None:
     for bad in ("/songscape-mix?n=3", "/songscape-path?a=demo-0001&n=4", "/songscape-path?a=x&b=y&n=1",
                 "/songscape-mix?track=demo-0001&n=%C2%B2"):
         assert _get(server, bad).status == 400, bad
+
+
+def test_a_search_by_sound_on_a_run_without_classes_says_why(server) -> None:
+    answer = json.loads(_get(server, "/songscape-search?q=flute&k=3&sound=1").body)
+    assert answer["track_ids"] == [] and "no sound classes" in answer["error"]
 
 
 def test_a_search_within_bounds_answers(server) -> None:

@@ -29,6 +29,7 @@ from songscape.report.figures import FigureSkipped
 from songscape.report.server import start_map_server
 from songscape.runners import DistributedError
 from songscape.search import search_lyrics, similar
+from songscape.sound_search import search_sound
 from songscape.update import update_run
 from songscape.workspace import RunFileError, make_folder
 
@@ -272,11 +273,20 @@ def path_(
 @app.command()
 def search(
     run_dir: Path = typer.Argument(..., help="A run folder (songscape-runs/<name>)."),
-    text: str = typer.Argument(..., help="What the lyrics should be about, in any language."),
+    text: str = typer.Argument(..., help="What the lyrics should be about (or, with --sound, what the music "
+                                "should sound like), in any language."),
     k: int = typer.Option(10, "-k", min=1, help="How many tracks."),
+    sound: bool = typer.Option(False, "--sound", help="Search the sound instead: the pretrained network's named "
+                               "classes nearest to TEXT, weighted by each track's probabilities of them."),
 ) -> None:
-    """Tracks whose lyrics are closest to TEXT, in any language (e5 similarity)."""
-    _print_table(_or_fail(lambda: search_lyrics(run_dir, text, k)))
+    """Tracks whose lyrics are closest to TEXT, in any language (e5 similarity); with --sound,
+    tracks that sound like TEXT."""
+    if not sound:
+        _print_table(_or_fail(lambda: search_lyrics(run_dir, text, k)))
+        return
+    found, classes = _or_fail(lambda: search_sound(run_dir, text, k))
+    console.print("sound classes: " + ", ".join(f"{name} ({weight:.2f})" for name, weight in classes.items()))
+    _print_table(found)
 
 
 @app.command()

@@ -33,9 +33,10 @@ from songscape.filenames import file_path
 from songscape.report.explorer import MAP_FILE
 from songscape.scan import AUDIO_EXTENSIONS, unusable_file
 from songscape.search import search_lyrics
+from songscape.sound_search import search_sound
 from songscape.workspace import Workspace
 
-SEARCH_PATH = "/songscape-search"  # the page asks GET SEARCH_PATH?q=TEXT&k=N
+SEARCH_PATH = "/songscape-search"  # the page asks GET SEARCH_PATH?q=TEXT&k=N (&sound=1: by sound)
 MIX_PATH = "/songscape-mix"  # GET MIX_PATH?track=ID&n=N&r=REPRESENTATION
 SONG_PATH = "/songscape-path"  # GET SONG_PATH?a=ID&b=ID&n=N&r=REPRESENTATION
 _JSON_PATHS = (SEARCH_PATH, MIX_PATH, SONG_PATH)
@@ -175,12 +176,14 @@ def _count_field(fields: dict[str, str], name: str, default: int, low: int, high
     return int(count)
 
 
-def _search_arguments(query: str, track_count: int) -> tuple[str, int]:
-    """The text and the number of results of a search request; `BadRequest` (400) when either
-    is missing, too long or out of range."""
+def _search_arguments(query: str, track_count: int) -> tuple[str, int, bool]:
+    """The text, the number of results and whether to search the sound (``sound=1``) of a
+    search request; `BadRequest` (400) when one is missing, too long or out of range."""
     fields = _query_fields(query)
     text = _text_field(fields, "q", "the search text")
-    return text, _count_field(fields, "k", min(SEARCH_RESULTS, track_count), 1, track_count)
+    if fields.get("sound", "0") not in ("0", "1"):
+        raise BadRequest(HTTPStatus.BAD_REQUEST, "sound must be 0 or 1")
+    return text, _count_field(fields, "k", min(SEARCH_RESULTS, track_count), 1, track_count), fields.get("sound") == "1"
 
 
 def _journey(run_dir: Path, kind: str, query: str, track_count: int) -> list[str]:
@@ -240,10 +243,14 @@ def _handler(run_dir: Path, files: _RunFiles, hosts: set[str]) -> type[BaseHTTPR
             self._send(status, json.dumps(body, ensure_ascii=False).encode("utf-8"), "application/json")
 
         def _search(self, query: str) -> None:
-            text, count = _search_arguments(query, files.track_count)
+            text, count, sound = _search_arguments(query, files.track_count)
             try:
+                if sound:
+                    found, classes = search_sound(run_dir, text, count)
+                    self._json(HTTPStatus.OK, {"track_ids": list(found["track_id"]), "classes": list(classes.index)})
+                    return
                 found = search_lyrics(run_dir, text, count)
-            except LibraryError as error:  # the run cannot search (no lyrics, no e5): the page says so
+            except LibraryError as error:  # the run cannot search (no lyrics or classes, no e5): the page says so
                 self._json(HTTPStatus.OK, {"track_ids": [], "error": str(error)})
                 return
             self._json(HTTPStatus.OK, {"track_ids": list(found["track_id"]),
