@@ -264,8 +264,8 @@ def path_(
                                         "in `similar`."),
     out: Optional[Path] = typer.Option(None, help="Also write the path as this .m3u8 playlist."),
 ) -> None:
-    """A list of tracks from START to END in even steps (the nearest track to each point that
-    divides the line between them into equal parts)."""
+    """A list of tracks from START to END in even steps, along where the collection's tracks
+    are (the route through each track's nearest tracks whose squared steps sum least)."""
     listed = _or_fail(lambda: journeys.path(run_dir, start, end, count, representation, lyrics_weight))
     _write_list(listed, run_dir, out, f"path from {start} to {end}")
 
