@@ -89,8 +89,21 @@ def test_tiny_and_degenerate_collections_end_with_a_report(tmp_path: Path) -> No
         assert report.exists(), name
     # constant features: no map, with the reason
     assert not report.with_name("map.html").exists()
-    assert "map skipped: no result can be mapped: raw-stats + kmeans: all 10 tracks have the same embedding" \
+    assert "map skipped: no result can be mapped: raw-features + kmeans: all 10 tracks have the same embedding" \
         in console.export_text()
+
+
+def test_names_say_what_each_representation_reads(sources: dict[str, CollectionSource], tmp_path: Path) -> None:
+    """The hard preset on lyrics alone names the raw lyrics `raw-lyrics`, not `raw-stats`, and
+    skips a CVAE on language when every track has one language; on a feature table the raw
+    columns are `raw-features`."""
+    console = Console(record=True, width=200)
+    outcome, _ = run_pipeline(_quick("hard"), sources["lyrics only"], tmp_path / "lyrics", console)
+    names = set(outcome.results["representation"])
+    assert {"raw-lyrics", "pca-lyrics"} <= names and not names & {"raw-stats", "pca", "cvae-language"}, names
+    assert "cvae-language: skipped, every track has the same language (english)" in console.export_text()
+    outcome, _ = run_pipeline(_quick("hard"), sources["feature table"], tmp_path / "table", Console(record=True))
+    assert "raw-features" in set(outcome.results["representation"])
 
 
 def test_two_tracks_are_one_clear_error(tmp_path: Path) -> None:

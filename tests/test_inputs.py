@@ -62,7 +62,7 @@ def test_lyrics_only_table_in_two_scripts(tmp_path: Path) -> None:
     assert "collection: 41 lyrics rows" in result.output
     assert "vae: no audio in this collection; runs on the lyrics vectors" in result.output
     results = pd.read_csv(workspace / "results.csv")
-    assert set(results["representation"]) == {"pca", "ae", "vae", "lyrics"}  # raw = lyrics here
+    assert set(results["representation"]) == {"pca-lyrics", "ae-lyrics", "vae-lyrics", "lyrics"}  # raw = lyrics here
     assert set(results["input"]) == {"lyrics"}
     assert results.loc[results["representation"] == "lyrics", "nmi_language"].iloc[0] > 0.9
     tracks = pd.read_parquet(workspace / "tracks.parquet").set_index("track_id")

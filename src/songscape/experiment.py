@@ -296,6 +296,37 @@ def _available(spec: RepresentationSpec, blocks: dict[str, InputBlock], specs: l
     return None
 
 
+def _named_for_what_it_reads(spec: RepresentationSpec, configured: RepresentationSpec, from_table: bool,
+                             taken: set[str], log: Log) -> RepresentationSpec:
+    """``spec`` renamed after what it reads when that is not what its name says: moved to the
+    lyrics vectors (``raw-stats`` → ``raw-lyrics``, ``pca`` → ``pca-lyrics``), or reading a
+    feature table's columns (``raw-stats`` → ``raw-features``); kept when the new name is
+    another representation's."""
+    parts = spec.name.split("-")
+    reads = "lyrics" if spec.input != configured.input else "features" if from_table and spec.input == "audio" else ""
+    if not reads or reads in parts or (reads == "features" and "stats" not in parts):
+        return spec
+    name = "-".join(reads if part == "stats" else part for part in parts) if "stats" in parts else f"{spec.name}-{reads}"
+    if name in taken:
+        return spec
+    taken.add(name)
+    log(f"{spec.name}: named {name}, after what it reads in this collection")
+    return spec.model_copy(update={"name": name})
+
+
+def _has_condition(spec: RepresentationSpec, tracks: pd.DataFrame, ok: np.ndarray, log: Log) -> bool:
+    """Whether a conditional model's column has two values or more among the usable tracks (a
+    collection of one language gives a CVAE on language nothing to condition on); said when not."""
+    if spec.condition is None or spec.condition not in tracks.columns:
+        return True  # a missing column is an error where the inputs are built
+    values = tracks.loc[ok, spec.condition].dropna().astype(str)
+    if values[values != ""].nunique() >= 2:
+        return True
+    log(f"{spec.name}: skipped, every track has the same {spec.condition} "
+        f"({values.iloc[0] if len(values) else 'none'}): nothing to condition on")
+    return False
+
+
 def _hybrid(audio: np.ndarray, audio_ok: np.ndarray, lyrics: np.ndarray,
             with_lyrics: np.ndarray) -> np.ndarray:
     """Audio statistics (standardized over the tracks that have both) and lyric vectors side
@@ -494,10 +525,12 @@ def run_experiment(config: RunConfig, collection: Collection, workspace: Workspa
     counts = {"trained": 0, "reused": 0}
     common_spaces: dict[str, np.ndarray] = {}  # per input, shared by its representations
     runnable = []
+    taken = {spec.name for spec in config.representations}
     for configured in config.representations:
         spec = _available(configured, blocks, config.representations, log)
-        if spec is None:
+        if spec is None or not _has_condition(spec, tracks, ok, log):
             continue
+        spec = _named_for_what_it_reads(spec, configured, collection.features is not None, taken, log)
         covered = int(blocks[spec.input].usable[ok].sum())
         if covered < max(MIN_TRACKS, config.n_clusters or 0):
             log(f"{spec.name}: only {covered} tracks have {spec.input} features; skipped")
