@@ -13,7 +13,8 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 NEEDED = ["songscape/audio/weights/mn04_as_mAP_432.pt", "songscape/audio/weights/MTT_musicnn.npz",
           "songscape/audio/weights/MSD_musicnn.npz", "songscape/audio/weights/LICENSE-efficientat.txt",
           "songscape/audio/weights/LICENSE-musicnn.txt", "songscape/audio/weights/audioset_labels.txt",
-          "songscape/report/map_template.html", "songscape/text/sound_names_bn.tsv", "songscape/cli.py"]
+          "songscape/report/map_template.html", "songscape/text/sound_names_bn.tsv", "songscape/cli.py",
+          "beetsplug/songscape.py"]
 
 
 def test_the_wheel_holds_the_weights_their_licences_and_the_command(tmp_path: Path) -> None:
