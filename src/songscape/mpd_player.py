@@ -89,10 +89,14 @@ def music_directory(client: Any, given: Path | None) -> Path:
     return Path(directory.get("music_directory", directory) if isinstance(directory, dict) else directory)
 
 
-def song_uris(client: Any, tracks: pd.DataFrame, music_dir: Path) -> tuple[list[str], list[str]]:
-    """The MPD song name of each track that MPD holds, in order, and one line for each track
-    not sent (outside the music directory, or not in MPD's database)."""
-    known = {entry["file"] for entry in client.listall() if "file" in entry}
+def known_songs(client: Any) -> set[str]:
+    """The song names MPD's database holds."""
+    return {entry["file"] for entry in client.listall() if "file" in entry}
+
+
+def song_uris(known: set[str], tracks: pd.DataFrame, music_dir: Path) -> tuple[list[str], list[str]]:
+    """The MPD song name of each track that MPD holds (``known``), in order, and one line for
+    each track not sent (outside the music directory, or not in MPD's database)."""
     root = music_dir.resolve()
     uris, not_sent = [], []
     for track_id, stored in zip(tracks["track_id"].astype(str), tracks["path"].astype(str)):
@@ -121,10 +125,10 @@ def store_playlists(run_dir: Path, address: str | None = None, music_dir: Path |
     playlists = cluster_playlists(run, representation, algorithm)
     result = MpdResult()
     with connected(address) as client:
-        root = music_directory(client, music_dir)
+        root, known = music_directory(client, music_dir), known_songs(client)
         existing = {entry["playlist"] for entry in client.listplaylists()}
         for playlist in playlists:
-            uris, not_sent = song_uris(client, playlist.tracks, root)
+            uris, not_sent = song_uris(known, playlist.tracks, root)
             result.not_sent += not_sent
             if playlist.name in existing:
                 client.playlistclear(playlist.name)
@@ -149,7 +153,7 @@ def queue_tracks(run_dir: Path, track_ids: list[str], address: str | None = None
     tracks = run.tracks.set_index("track_id", drop=False).loc[track_ids]
     result = MpdResult()
     with connected(address) as client:
-        uris, result.not_sent = song_uris(client, tracks, music_directory(client, music_dir))
+        uris, result.not_sent = song_uris(known_songs(client), tracks, music_directory(client, music_dir))
         for uri in uris:
             client.add(uri)
         result.queued = len(uris)

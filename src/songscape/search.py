@@ -52,8 +52,7 @@ def similar(run_dir: Path, track_id: str, k: int = 10, representation: str | Non
     position = space.position(track_id)
     if lyrics_weight > 0 and not space.has_lyrics[position]:
         raise LibraryError(f"track '{track_id}' has no lyrics: use a lyrics weight of 0")
-    scores = pd.Series(space.vectors @ space.vectors[position], index=space.ids)
-    scores = scores.drop(track_id).sort_values(ascending=False, kind="stable").head(k)
-    neighbours = space.rows([space.position(t) for t in scores.index])
-    return pd.DataFrame({"rank": np.arange(1, len(scores) + 1), "track_id": scores.index.to_numpy(),
-                         "track": display_names(neighbours).to_numpy(), "similarity": np.round(scores.to_numpy(), 4)})
+    scores = space.vectors @ space.vectors[position]
+    order = [i for i in np.argsort(-scores, kind="stable") if i != position][:k]
+    return pd.DataFrame({"rank": np.arange(1, len(order) + 1), "track_id": space.ids[order],
+                         "track": display_names(space.rows(order)).to_numpy(), "similarity": np.round(scores[order], 4)})

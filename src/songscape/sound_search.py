@@ -10,6 +10,7 @@ is as near to the query as its nearest name."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ def sound_classes(run: SavedRun) -> pd.DataFrame:
     return read_parquet(run.workspace.track_tags).set_index("track_id")
 
 
+@functools.cache
 def bangla_names() -> dict[str, str]:
     """The Bangla names of the music classes (`GLOSSARY`), by class name."""
     table = pd.read_csv(GLOSSARY, sep="\t", dtype=str, keep_default_na=False)
