@@ -7,6 +7,8 @@
   class's own name and for other words or languages for it (1.0: the same ten tracks).
 
     .venv/bin/python benchmarks/sound_search.py --styles songscape-runs/demo:style --synonyms songscape-runs/debian-music
+
+``--without-glossary`` measures e5 alone (the class names without their Bangla names).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from songscape import sound_search
 from songscape.library import SavedRun
 from songscape.sound_search import search_sound
 
@@ -58,7 +61,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--styles", help="RUN:LABEL, a run with style labels (the demo's).")
     parser.add_argument("--synonyms", type=Path, help="A real run (debian-music).")
+    parser.add_argument("--without-glossary", action="store_true", help="e5 alone: no Bangla class names.")
     args = parser.parse_args()
+    if args.without_glossary:
+        sound_search.bangla_names = lambda: {}
     if args.styles:
         run_dir, label = args.styles.rsplit(":", 1)
         table = precision_at_10(Path(run_dir), label)

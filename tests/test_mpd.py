@@ -138,13 +138,13 @@ def test_a_playlist_of_a_cluster_that_went_away_is_removed(mpd_server, run_dir: 
     client.disconnect()
 
 
-def test_a_mix_is_queued_in_order(mpd_server, run_dir: Path) -> None:
+def test_a_mix_is_queued_in_order(mpd_server, run_dir: Path, tmp_path: Path) -> None:
     address, music = mpd_server
     client = _client(address)
     client.clear()
     client.disconnect()
     result = runner.invoke(app, ["mix", str(run_dir), "t0", "-n", "5", "--mpd", "--mpd-address", address,
-                                 "--music-dir", str(music)])
+                                 "--music-dir", str(music), "--out", str(tmp_path / "mix.m3u8")])
     assert result.exit_code == 0, result.output
     listed = [line.split()[1] for line in result.output.splitlines()[1:6]]
     client = _client(address)
@@ -152,6 +152,23 @@ def test_a_mix_is_queued_in_order(mpd_server, run_dir: Path) -> None:
     client.disconnect()
     assert queued == [f"{track_id}.flac" for track_id in listed if track_id != "late"]  # ids are paths under it
     assert listed[0] == "t0" and len(queued) >= 4
+    written = [line for line in (tmp_path / "mix.m3u8").read_text(encoding="utf-8").splitlines()
+               if line and not line.startswith("#")]
+    assert [(tmp_path / line).resolve() for line in written] == [(music / f"{t}.flac").resolve() for t in listed]
+
+
+def test_update_with_mpd_stores_the_playlists_again(mpd_server, run_dir: Path) -> None:
+    address, music = mpd_server
+    client = _client(address)
+    for entry in client.listplaylists():
+        client.rm(entry["playlist"])
+    client.disconnect()
+    result = runner.invoke(app, ["update", str(run_dir), "--mpd", "--mpd-address", address, "--music-dir", str(music)])
+    assert result.exit_code == 0 and "MPD playlist cluster-" in result.output, result.output
+    client = _client(address)
+    stored = [song for entry in client.listplaylists() for song in client.listplaylist(entry["playlist"])]
+    client.disconnect()
+    assert sorted(stored) == sorted(f"{'side/' if i % 2 else ''}t{i}.flac" for i in range(8))
 
 
 def test_mpd_errors_are_one_line(mpd_server, run_dir: Path) -> None:
