@@ -26,6 +26,7 @@ from songscape.mpd_player import MpdResult, queue_tracks, store_playlists
 from songscape.pipeline import CollectionSource, rebuild_map, rebuild_report, run_pipeline
 from songscape.plaintext import PlainConsole, printable, styled
 from songscape.report.figures import FigureSkipped
+from songscape.report.paper import SECTION_FILE, STANDALONE_FILE, PaperError, compile_paper, write_paper
 from songscape.report.server import start_map_server
 from songscape.runners import DistributedError
 from songscape.search import search_lyrics, similar
@@ -40,7 +41,7 @@ console = PlainConsole(width=None if sys.stdout.isatty() else 160, soft_wrap=Tru
 DEFAULT_RUNS = Path("songscape-runs")
 T = TypeVar("T")
 _USER_ERRORS = (CollectionError, ConfigError, PipelineError, ClusteringError, LibraryError, DistributedError,
-                FigureSkipped, RunFileError, OSError)
+                FigureSkipped, PaperError, RunFileError, OSError)
 
 
 class _WarningsToConsole(logging.Handler):
@@ -167,11 +168,21 @@ def run(
 
 
 @app.command()
-def report(run_dir: Path = typer.Argument(..., help="A run folder (songscape-runs/<name>).")) -> None:
+def report(
+    run_dir: Path = typer.Argument(..., help="A run folder (songscape-runs/<name>)."),
+    paper: bool = typer.Option(False, "--paper", help="Also write report/paper/: an experiments section for a "
+                               "NeurIPS-style paper (compiled to main.pdf when pdflatex is installed)."),
+) -> None:
     """Rebuild report/index.html and report/map.html of a finished run from its saved
-    artifacts, without retraining anything."""
+    artifacts, without retraining anything; with --paper, the paper's experiments section too."""
     index, map_path = _or_fail(lambda: rebuild_report(run_dir))
     console.print(f"report: {index}\nmap:    {map_path}")
+    if paper:
+        folder = _or_fail(lambda: write_paper(run_dir))
+        console.print(f"paper:  {folder / SECTION_FILE} (\\input it; {folder / STANDALONE_FILE} compiles it alone)")
+        pdf = _or_fail(lambda: compile_paper(folder))
+        console.print(f"pdf:    {pdf}" if pdf else "pdf:    not compiled: pdflatex is not installed "
+                      "(Debian: apt-get install texlive-latex-recommended)")
 
 
 @app.command("map")

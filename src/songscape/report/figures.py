@@ -242,15 +242,17 @@ def redrawn_on_change(plot: Callable[..., None]) -> Callable[..., None]:
 
 
 def _save(figure: plt.Figure, path: Path, tight: bool = False) -> None:
-    """Write ``figure`` as a PNG (atomically) and close it: texts in other scripts get their
-    fonts first (`_fit_fonts`), then, with ``tight``, the layout is fitted to them."""
+    """Write ``figure`` in the format its suffix names (PNG, or PDF with embedded TrueType fonts
+    for papers), atomically, and close it: texts in other scripts get their fonts first
+    (`_fit_fonts`), then, with ``tight``, the layout is fitted to them."""
     _fit_fonts(figure)
     if tight:
         with warnings.catch_warnings():  # long labels: the layout stays as drawn, said by no one
             warnings.filterwarnings("ignore", message="Tight layout not applied")
             figure.tight_layout()
     with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+        with matplotlib.rc_context({"pdf.fonttype": 42}):  # TrueType in PDFs: text stays text
+            figure.savefig(tmp, format=path.suffix.lstrip(".").lower(), dpi=110, bbox_inches="tight")
     plt.close(figure)
 
 

@@ -1,6 +1,6 @@
 """Which figures a run gets, drawn from its saved artifacts (embeddings, labels, histories,
 k-selection curves, saved models and features); nothing is retrained. Each function returns
-(caption, PNG path) pairs and returns none when the run lacks what it needs."""
+(caption, image path) pairs and returns none when the run lacks what it needs."""
 
 from __future__ import annotations
 
@@ -98,11 +98,13 @@ def _grown_layout(stored: dict[str, np.ndarray], track_ids: np.ndarray, values: 
 
 
 def latent_maps(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFrame,
-                label_columns: list[str], methods: list[str]) -> list[Figure]:
+                label_columns: list[str], methods: list[str], folder: Path | None = None,
+                extension: str = "png") -> list[Figure]:
     """The best result's full-size maps (each of ``methods``, t-SNE or UMAP; first seed), coloured
-    by its clusters and by each label; a map that cannot be drawn is a caption with the reason
-    and no image. Only this representation gets a t-SNE or UMAP layout: the others are compared
-    on cheap PCA maps (`comparison_maps`)."""
+    by its clusters and by each label, drawn into ``folder`` (the report's) as ``extension`` files;
+    a map that cannot be drawn is a caption with the reason and no image. Only this
+    representation gets a t-SNE or UMAP layout: the others are compared on cheap PCA maps
+    (`comparison_maps`)."""
     representation, algorithm = best_result(results)
     seed, by_id, figures = _first_seed(results), tracks.set_index("track_id"), []
     labels = read_parquet(workspace.labels(representation, algorithm)).set_index("track_id")
@@ -116,17 +118,18 @@ def latent_maps(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFram
         rows = by_id.loc[track_ids]
         colourings = {f"{algorithm} cluster": labels.loc[track_ids, f"seed_{seed}"].to_numpy(),
                       **{column: rows[column].to_numpy(dtype=object) for column in label_columns}}
-        path = workspace.report_dir / f"map-{representation}-{method}.png"
+        path = (folder or workspace.report_dir) / f"map-{representation}-{method}.{extension}"
         plot_latent_map(coordinates, colourings, f"{representation} (seed {seed}, {name})", path)
         figures.append((f"{representation} (the best result): {name} map", path))
     return figures
 
 
 def comparison_maps(workspace: Workspace, results: pd.DataFrame, tracks: pd.DataFrame,
-                    label_columns: list[str]) -> list[Figure]:
+                    label_columns: list[str], folder: Path | None = None, extension: str = "png") -> list[Figure]:
     """Every representation side by side on the first two principal components of its
     embedding (first seed): one figure coloured by its first algorithm's clusters and one by
-    the first label column; representations whose embedding does not spread are left out."""
+    the first label column (drawn into ``folder``, the report's, as ``extension`` files);
+    representations whose embedding does not spread are left out."""
     seed, by_id = _first_seed(results), tracks.set_index("track_id")
     clusters: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     labelled: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -146,7 +149,7 @@ def comparison_maps(workspace: Workspace, results: pd.DataFrame, tracks: pd.Data
     for colouring, panels, name in (("clusters", clusters, "clusters"),
                                     (label_columns[0] if label_columns else "", labelled, "label")):
         if panels:
-            path = workspace.report_dir / f"compare-{name}.png"
+            path = (folder or workspace.report_dir) / f"compare-{name}.{extension}"
             plot_map_grid(panels, colouring,
                           f"every representation on its first two principal components (seed {seed})", path)
             figures.append((f"every representation (PCA of its embedding), coloured by {colouring}", path))
