@@ -119,6 +119,8 @@ def run(
                                          "(alone: a lyrics-only collection)."),
     features: Optional[Path] = typer.Option(None, help="Precomputed feature table (CSV or Parquet): its "
                                             "numeric columns replace the extracted audio statistics."),
+    beets: Optional[Path] = typer.Option(None, help="A beets library file (library.db): its items are the "
+                                         "tracks, with their tags and lyrics, matched by path."),
     preset_name: str = typer.Option("easy", "--preset", help="Preset to start from."),
     config_file: Optional[Path] = typer.Option(None, "--config", help="YAML config (overrides --preset)."),
     name: Optional[str] = typer.Option(None, help="Run name (default: the audio folder's name)."),
@@ -143,9 +145,9 @@ def run(
     """Run a preset or a config on your own collection: a folder of audio files, a lyrics /
     metadata table, a precomputed feature table, or any mix of them."""
     started = time.perf_counter()
-    sources = [path for path in (audio, features, table) if path is not None]
+    sources = [path for path in (audio, features, table, beets) if path is not None]
     if not sources:
-        _fail(ValueError("give --audio FOLDER, --table FILE or --features FILE (or several)"))
+        _fail(ValueError("give --audio FOLDER, --table FILE, --features FILE or --beets LIBRARY.db (or several)"))
     name = name or (audio.resolve().name if audio else sources[0].stem)
     overrides: dict[str, object] = {"name": name}
     if k is not None:
@@ -160,7 +162,7 @@ def run(
             overrides["distributed"] = {"scheduler": scheduler, "workers": workers}
         config = with_overrides(config, **overrides)
         source = CollectionSource(audio, table, id_column, lyrics_column, features, tuple(exclude or ()),
-                                  (min_duration, max_duration))
+                                  (min_duration, max_duration), beets)
         _, report = run_pipeline(config, source, workspace or DEFAULT_RUNS / name, console)
     except _USER_ERRORS as error:
         _fail(error)

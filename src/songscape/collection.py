@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
+from songscape.beets_source import BeetsLibraryError, library_root, read_beets_items
 from songscape.feature_table import (
     ID_COLUMN_CANDIDATES,
     FeatureTable,
@@ -63,6 +64,7 @@ class Collection:
     features: np.ndarray | None = None  # (n_tracks, d) from a feature table; NaN rows unusable
     feature_names: list[str] = field(default_factory=list)
     features_key: str = ""
+    audio_dir: Path | None = None  # the folder the audio files were found under
 
 
 def find_audio_files(directory: Path, exclude: tuple[str, ...] = ()) -> Scan:
@@ -357,7 +359,8 @@ def load_collection(audio_dir: Path | None = None, table: Path | None = None, *,
                     features: Path | None = None, id_column: str | None = None,
                     lyrics_column: str | None = None,
                     label_columns: list[str] | None = None, exclude: tuple[str, ...] = (),
-                    duration_range: tuple[float | None, float | None] = (None, None)) -> Collection:
+                    duration_range: tuple[float | None, float | None] = (None, None),
+                    beets: Path | None = None) -> Collection:
     """Gather a collection from any of: a folder of audio files, a lyrics/metadata ``table`` and
     a precomputed ``features`` table.
 
@@ -368,11 +371,25 @@ def load_collection(audio_dir: Path | None = None, table: Path | None = None, *,
     their own tags (title, artist, album, genre, …, lyrics), which the table overrides per
     column; ``exclude`` globs leave files out, and files whose duration lies outside
     ``duration_range`` (seconds, either end open) are skipped with the reason.
+
+    A ``beets`` library file stands for the table: its items are the tracks, matched by path
+    to the audio files under ``audio_dir`` (default: the folder that holds them all); files
+    beets does not hold are left out and counted, items without their file listed.
     """
-    if audio_dir is None and table is None and features is None:
+    if audio_dir is None and table is None and features is None and beets is None:
         raise CollectionError("nothing to read: give an audio folder, a table or a feature table")
+    if beets is not None and (table is not None or features is not None):
+        raise CollectionError(f"{beets}: a beets library is the collection's table; give it without a table "
+                              "or feature table")
     warnings: list[str] = []
-    frame = read_table(table) if table is not None else pd.DataFrame()
+    if beets is not None:
+        try:
+            frame = read_beets_items(beets, audio_dir)
+        except BeetsLibraryError as error:
+            raise CollectionError(str(error)) from None
+        audio_dir, table, id_column = audio_dir or library_root(frame), Path(beets), "path"
+    else:
+        frame = read_table(table) if table is not None else pd.DataFrame()
     if table is not None and frame.empty:
         if audio_dir is None and features is None:
             raise CollectionError(f"{table}: no rows (only a header), so no tracks to analyse")
@@ -402,6 +419,8 @@ def load_collection(audio_dir: Path | None = None, table: Path | None = None, *,
             _check_unique(frame["track_id"], "track_id", table)
         lyrics_source = (_column(frame, lyrics_column, table) if lyrics_column
                          else _first_present(frame, LYRICS_COLUMN_CANDIDATES))
+    if beets is not None:
+        tracks, table_rows, feature_rows = _held_by_library(tracks, table_rows, audio_dir, warnings)
     metadata = feature_table.metadata if feature_table is not None else pd.DataFrame()
     tag_frame = pd.DataFrame([{column: track.tags.values.get(column, "") for column in TAG_COLUMNS}
                               for track in tracks], columns=list(TAG_COLUMNS))
@@ -435,7 +454,20 @@ def load_collection(audio_dir: Path | None = None, table: Path | None = None, *,
     return Collection(pd.DataFrame.from_records(records), labels, rows_without_file, files_without_row,
                       warnings, has_audio=audio_dir is not None, features=values,
                       feature_names=feature_table.names if feature_table else [],
-                      features_key=feature_table.digest() if feature_table else "")
+                      features_key=feature_table.digest() if feature_table else "",
+                      audio_dir=Path(audio_dir).absolute() if audio_dir is not None else None)
+
+
+def _held_by_library(tracks: list[_Track], table_rows: list[int | None], audio_dir: Path, warnings: list[str],
+                     ) -> tuple[list[_Track], list[int | None], list[int | None]]:
+    """The tracks a beets library holds (those with an item), their item rows and (no feature
+    table) their feature rows; the files it does not hold are counted in ``warnings``."""
+    held = [i for i, row in enumerate(table_rows) if row is not None]
+    if len(held) < len(tracks):
+        first = next(track.path for track, row in zip(tracks, table_rows) if row is None)
+        warnings.append(f"{len(tracks) - len(held)} audio files under {audio_dir} are not in the beets library "
+                        f"and were left out (the first: {first})")
+    return [tracks[i] for i in held], [table_rows[i] for i in held], [None] * len(held)
 
 
 def _unusable(record: dict[str, object], feature_row: int | None, feature_table: FeatureTable | None,

@@ -34,6 +34,7 @@ class CollectionSource:
     features: Path | None = None
     exclude: tuple[str, ...] = ()  # globs of files and folders to leave out
     duration_range: tuple[float | None, float | None] = (None, None)  # seconds; None: open
+    beets: Path | None = None  # a beets library file read as the table (its items are the tracks)
 
 
 def _describe_collection(collection: Collection, console: Console) -> None:
@@ -79,7 +80,7 @@ def read_collection(source: CollectionSource, label_columns: list[str] | None) -
     """The collection ``source`` describes, as `load_collection` reads it."""
     return load_collection(source.audio_dir, source.table, features=source.features, id_column=source.id_column,
                            lyrics_column=source.lyrics_column, label_columns=label_columns,
-                           exclude=source.exclude, duration_range=source.duration_range)
+                           exclude=source.exclude, duration_range=source.duration_range, beets=source.beets)
 
 
 def run_pipeline(config: RunConfig, source: CollectionSource, workspace_root: Path,
@@ -98,7 +99,8 @@ def run_pipeline(config: RunConfig, source: CollectionSource, workspace_root: Pa
     run_record = {
         "name": config.name, "config_yaml": config.to_yaml(),
         # absolute: `update` may be typed in any directory
-        "audio_dir": _absolute(source.audio_dir), "table": _absolute(source.table),
+        "audio_dir": _absolute(collection.audio_dir), "table": _absolute(source.table),
+        "beets": _absolute(source.beets),
         "features": _absolute(source.features),
         "id_column": source.id_column, "lyrics_column": source.lyrics_column,
         "exclude": list(source.exclude), "duration_range": list(source.duration_range),

@@ -138,6 +138,10 @@ def _source(run: SavedRun, folder: Path | None, replace: bool, log: Log) -> Coll
     refused unless ``replace`` (the collection moved there): update reads the whole collection
     from one folder, so files missing from ``folder`` would be deleted from the run."""
     record = run.record
+    if record.get("beets"):  # the library's items now, found as the run found them
+        return CollectionSource(Path(folder).absolute() if folder else None, None, None, None, None,
+                                tuple(record.get("exclude", ())), tuple(record.get("duration_range", (None, None))),
+                                Path(record["beets"]))
     if record.get("features"):
         raise LibraryError("this run read a precomputed feature table: update needs audio files")
     if folder is None and not record.get("audio_dir"):
@@ -328,14 +332,15 @@ def update_run(run_dir: Path, folder: Path | None = None, refit: bool = False, l
     run = SavedRun.open(run_dir)
     config = run.config
     source = _source(run, folder, replace, log)
-    new = read_collection(source, run.label_columns).tracks
+    collection = read_collection(source, run.label_columns)
+    new = collection.tracks
     diff = diff_tracks(run.tracks, new)
     _check_deletions(diff, len(run.tracks), allow_deletes)
     if refit:
         return _refit(run, config, source, started)
     same_paths = run.tracks.set_index("track_id")["path"].astype(str).to_dict() == \
         new.set_index("track_id")["path"].astype(str).to_dict()
-    moved_to = str(source.audio_dir)  # stored only when it changed (a moved collection, an old relative path)
+    moved_to = str(collection.audio_dir)  # stored only when it changed (a moved collection, an old relative path)
     if diff.unchanged and same_paths:
         _write_record(run, moved_to, None)
         if report_is_stale(run):
