@@ -10,7 +10,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pandas as pd
 
 from songscape.cluster.consensus import CONSENSUS_PREFIX
 from songscape.config import RunConfig
@@ -138,7 +137,7 @@ def _figures(run: SavedRun, config: RunConfig, folder: Path) -> list[str]:
         parts.append(_figure(path, rf"{method} map of \textsf{{{paper_text(representation)}}}, the result chosen "
                              f"without labels (first seed), coloured by {coloured}.", "fig:songscape-map"))
     for _, path in gallery.comparison_maps(run.workspace, results, tracks, labels, folder, "pdf"):
-        colouring = (f"its first clusterer's clusters" if path.stem == "compare-clusters"
+        colouring = ("its first clusterer's clusters" if path.stem == "compare-clusters"
                      else paper_text(labels[0]))
         parts.append(_figure(path, "Every representation on the first two principal components of its "
                              f"embedding (first seed), coloured by {colouring}.", f"fig:songscape-{path.stem}"))

@@ -38,7 +38,7 @@ def paper_text(value: object) -> str:
             pieces.append(character)
             continue
         name = unicodedata.name(character, "")
-        if name.startswith("GREEK SMALL LETTER ") or name.startswith("GREEK CAPITAL LETTER "):
+        if name.startswith(("GREEK SMALL LETTER ", "GREEK CAPITAL LETTER ")):
             letter = name.rsplit(" ", 1)[-1].lower()
             pieces.append(f"$\\{letter.capitalize() if 'CAPITAL' in name else letter}$")
         else:
