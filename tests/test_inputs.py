@@ -114,4 +114,4 @@ def test_fewer_tracks_than_k_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_nothing_to_read_is_a_clear_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", "--workspace", str(tmp_path / "w")])
-    assert result.exit_code == 2 and "give --audio FOLDER, --table FILE or --features FILE" in result.output
+    assert result.exit_code == 2 and "give --audio FOLDER, --table FILE, --features FILE or --beets LIBRARY.db" in result.output
