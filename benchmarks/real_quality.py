@@ -36,7 +36,7 @@ from songscape.workspace import Workspace
 VAE_FAMILY = {"vae", "cvae", "conv-vae", "mvae", "vade", "group-vae"}
 BASELINES = {"raw", "pca"}
 SAME_INPUT = {"multimodal": "hybrid"}  # the multimodal VAE reads audio and lyrics: the hybrid block
-BASELINE_INPUTS = ("audio", "pretrained", "hybrid", "lyrics")
+BASELINE_INPUTS = ("audio", "pretrained", "fused", "hybrid", "lyrics")
 
 
 @dataclass(frozen=True)

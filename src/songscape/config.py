@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from songscape.cluster.algorithms import CLUSTERERS
 from songscape.text.settings import LyricsSettings
 
-RepresentationKind = Literal["raw", "pca", "ae", "vae", "cvae", "conv-vae", "mvae", "vade", "group-vae"]
-Input = Literal["audio", "mel", "pretrained", "lyrics", "hybrid", "multimodal"]
+RepresentationKind = Literal["raw", "pca", "ae", "vae", "cvae", "conv-vae", "mvae", "vade", "group-vae", "contrastive"]
+Input = Literal["audio", "mel", "pretrained", "fused", "lyrics", "hybrid", "multimodal"]
 # kinds that need one particular input, and the input only they can use
 REQUIRED_INPUT = {"conv-vae": "mel", "mvae": "multimodal"}
 # inputs of earlier versions, and what replaced them

@@ -36,7 +36,9 @@ Log = Callable[[str], None]
 Labelings = dict[tuple[str, str, int], np.ndarray]  # cluster labels by (representation, algorithm, seed)
 SEGMENTS_SUFFIX = "-segments"  # ends the input key of models that learnt from segments
 MIN_TRACKS = 3  # fewer cannot be clustered into two or more groups and scored
-_MISSING_INPUT = {"multimodal": "no track has both audio and lyrics", "mel": "no audio", "pretrained": "no audio"}
+_MISSING_INPUT = {"multimodal": "no track has both audio and lyrics", "mel": "no audio", "pretrained": "no audio",
+                  "fused": "no audio"}
+NETWORK_INPUTS = ("pretrained", "fused")  # the inputs that need the pretrained network's embeddings
 
 
 class PipelineError(RuntimeError):
@@ -219,7 +221,7 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
     stats, stats_key, segment_stats, inputs = None, "", None, {}
     runner = runner_for(config.distributed, config.audio.workers)
     if collection.has_audio:
-        uses_network = any(spec.input == "pretrained" for spec in config.representations)
+        uses_network = any(spec.input in NETWORK_INPUTS for spec in config.representations)
         plan = AudioPlan.from_config(config.audio, config.device, uses_network)
         audio, audio_path = cached_audio_features(workspace, tracks, plan, log, runner)
         tracks["duration_s"], tracks["padded"] = audio.duration_s, audio.padded
@@ -236,6 +238,7 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
         segment_stats = np.where(ok[:, None, None], audio.segment_stats, 0.0).astype(np.float32)
         if audio.tags is not None:
             inputs["pretrained"] = _network_block(audio.tags, tracks, ok, workspace, f"pretrained-{audio_path.name}")
+            inputs["fused"] = _fused_block(inputs["pretrained"], audio.stats, segment_stats, f"fused-{audio_path.name}")
     if collection.features is not None:  # a feature table has no segments
         stats, stats_key, segment_stats = collection.features, f"table-{collection.features_key}", None
     tracks["status"] = np.where(ok, "ok", "skipped")
@@ -273,6 +276,31 @@ def _network_block(found: CollectionTags, tracks: pd.DataFrame, ok: np.ndarray, 
     embeddings = np.where(usable[:, None], found.embeddings, 0.0).astype(np.float32)
     segments = np.where(usable[:, None, None], found.segment_embeddings, 0.0).astype(np.float32)
     return InputBlock({"X": embeddings}, usable, embeddings, key, {"X": segments})
+
+
+def _unit_blocks(blocks: list[np.ndarray], usable: np.ndarray) -> np.ndarray:
+    """Feature blocks side by side, (…, features) each, every block standardized per dimension
+    over the ``usable`` tracks' rows and divided by the square root of its width, so each block
+    weighs the same whatever its number of features; rows not usable are zero."""
+    parts = []
+    for values in blocks:
+        rows = values[usable].reshape(-1, values.shape[-1])
+        scaler = Standardizer().fit(rows)
+        parts.append(scaler.transform(values) / np.sqrt(values.shape[-1]))
+    fused = np.concatenate(parts, axis=-1).astype(np.float32)
+    fused[~usable] = 0.0
+    return fused
+
+
+def _fused_block(network: InputBlock, stats: np.ndarray, segment_stats: np.ndarray, key: str) -> InputBlock:
+    """The audio statistics and the pretrained network's embeddings as one input, each scaled as
+    a block (`_unit_blocks`), per track and per segment."""
+    usable = network.usable
+    fused = _unit_blocks([np.where(usable[:, None], stats, 0.0), network.arrays["X"]], usable)
+    segments = {}
+    if network.segments and segment_stats.shape[1] == network.segments["X"].shape[1]:
+        segments = {"X": _unit_blocks([segment_stats, network.segments["X"]], usable)}
+    return InputBlock({"X": fused}, usable, fused, key, segments)
 
 
 def _available(spec: RepresentationSpec, blocks: dict[str, InputBlock], specs: list[RepresentationSpec],

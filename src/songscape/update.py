@@ -22,7 +22,7 @@ from songscape.audio.plan import AudioPlan
 from songscape.cluster.algorithms import match_clusters
 from songscape.cluster.metrics import NOISE
 from songscape.config import RunConfig
-from songscape.experiment import MODEL_POSTERIOR, PipelineError, check_enough_tracks
+from songscape.experiment import MODEL_POSTERIOR, NETWORK_INPUTS, PipelineError, check_enough_tracks
 from songscape.library import (
     LibraryError,
     SavedRun,
@@ -350,7 +350,7 @@ def update_run(run_dir: Path, folder: Path | None = None, refit: bool = False, l
             log("the run is up to date with its folder: nothing to do")
         return _summary(run, diff, started)
     extracted = new.set_index("track_id", drop=False).loc[diff.extracted].reset_index(drop=True)
-    uses_network = bool((run.results["input"] == "pretrained").any())
+    uses_network = bool(run.results["input"].isin(NETWORK_INPUTS).any())
     plan = AudioPlan.from_config(config.audio, config.device, uses_network)
     features = extract_tracks(run.workspace, extracted, plan, runner_for(config.distributed, config.audio.workers))
     ok = features.ok & (extracted["status"].to_numpy() == "ok")

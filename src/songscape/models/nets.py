@@ -90,3 +90,27 @@ def track_error(decoded: torch.Tensor, segments: torch.Tensor) -> torch.Tensor:
     """Squared error of one decoded row per track against each of its segments, summed over
     features and averaged over segments: (tracks, features) vs (tracks, segments, features) → (tracks,)."""
     return ((decoded[:, None, :] - segments) ** 2).sum(dim=2).mean(dim=1)
+
+
+def two_views(mean: torch.Tensor, log_variance: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two views of each track from its segments' posteriors, (tracks, segments, k) each: the
+    segments split at random into two halves (an odd one out left out), each half pooled
+    (`pooled_posterior`) into its mean: (tracks, k) twice."""
+    tracks, segments, k = mean.shape
+    order = torch.rand(tracks, segments, device=mean.device).argsort(dim=1)
+    half = segments // 2
+
+    def pooled(chosen: torch.Tensor) -> torch.Tensor:
+        index = chosen[..., None].expand(-1, -1, k)
+        return pooled_posterior(mean.gather(1, index), log_variance.gather(1, index))[0]
+
+    return pooled(order[:, :half]), pooled(order[:, half:2 * half])
+
+
+def info_nce(first: torch.Tensor, second: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Symmetric InfoNCE between two views of the same tracks, (tracks, k) each: a track's other
+    view is its positive and the other tracks' views in the batch its negatives, scored by
+    cosine similarity over ``temperature`` (the loss of CLMR and COLA, in CLIP's symmetric form)."""
+    logits = nn.functional.normalize(first, dim=1) @ nn.functional.normalize(second, dim=1).T / temperature
+    targets = torch.arange(len(logits), device=logits.device)
+    return 0.5 * (nn.functional.cross_entropy(logits, targets) + nn.functional.cross_entropy(logits.T, targets))

@@ -33,7 +33,7 @@ PACKAGES = "booktabs,graphicx,amsmath"
 COMPILE_SECONDS = 180
 MODEL_NAMES = {"raw": "the standardized features", "pca": "PCA", "ae": "an autoencoder", "vae": "a VAE",
                "cvae": "a conditional VAE", "conv-vae": "a convolutional VAE", "mvae": "a multimodal VAE",
-               "vade": "a GMM-prior VAE (VaDE)", "group-vae": "a group VAE"}
+               "vade": "a GMM-prior VAE (VaDE)", "group-vae": "a group VAE", "contrastive": "a contrastive encoder"}
 INPUT_NAMES = {"audio": "audio statistics", "mel": "log-mel patches", "pretrained": "pretrained embeddings",
                "lyrics": "lyric vectors", "hybrid": "audio and lyrics", "multimodal": "audio and lyrics (per modality)"}
 NETWORK_NAMES = {"mn04_as": "EfficientAT MobileNet mn04 trained on AudioSet",
