@@ -13,6 +13,7 @@ import pytest
 
 from songscape.audio import efficientat
 from songscape.audio.efficientat import (
+    BLOCKS_EMBEDDING_SIZE,
     EMBEDDING_SIZE,
     SAMPLE_RATE,
     WEIGHTS_FILE,
@@ -96,6 +97,16 @@ def test_clips_of_any_length_give_one_embedding_each(network: EfficientAT) -> No
     predictions = network.predict(clips)
     assert predictions.embeddings.shape == (3, EMBEDDING_SIZE) and predictions.probabilities.shape == (3, 527)
     assert np.all((predictions.probabilities >= 0) & (predictions.probabilities <= 1))
+
+
+def test_the_blocks_embedding_adds_every_blocks_mean_to_the_last_layer(network: EfficientAT) -> None:
+    clips = [render_track(style, SECONDS, SAMPLE_RATE, np.random.default_rng(0)).astype(np.float32)
+             for style in STYLES[:2]]
+    plain, blocks = network.predict(clips), EfficientAT(all_blocks=True).predict(clips)
+    assert blocks.embeddings.shape == (2, BLOCKS_EMBEDDING_SIZE)
+    assert np.allclose(blocks.embeddings[:, -EMBEDDING_SIZE:], plain.embeddings, atol=1e-5)
+    assert np.allclose(blocks.probabilities, plain.probabilities, atol=1e-6)  # the same network, the same tags
+    assert np.all(np.abs(blocks.embeddings[:, :-EMBEDDING_SIZE]).sum(axis=1) > 0)
 
 
 def test_kaldi_filterbank_is_triangles_on_the_mel_scale() -> None:

@@ -53,9 +53,10 @@ class AudioConfig(_Strict):
     patch_frames: int = Field(128, ge=8, description="Frames of the log-mel patch (the centre of the excerpt) "
                               "that `conv-vae` reads.")
     workers: int | None = Field(None, ge=1, description="Processes that extract features; null: all cores.")
-    network: Literal["mn04_as", "MTT_musicnn", "MSD_musicnn"] = Field(
+    network: Literal["mn04_as", "mn04_as_blocks", "MTT_musicnn", "MSD_musicnn"] = Field(
         "mn04_as", description="The packaged pretrained network behind the `pretrained` input: EfficientAT "
-        "`mn04_as` (AudioSet, 527 classes, 384-d embedding) or musicnn `MTT_musicnn` / `MSD_musicnn` "
+        "`mn04_as` (AudioSet, 527 classes, 384-d embedding of its last layer), `mn04_as_blocks` (the same "
+        "network, embedding pooled from every block too: 888-d), or musicnn `MTT_musicnn` / `MSD_musicnn` "
         "(50 tags, 200-d).")
     network_weights: Path | None = Field(None, description="Weights of your own for that network (musicnn: a "
                                          "converted `.npz`; mn04_as: a PyTorch state dict), used instead of the "

@@ -20,6 +20,11 @@ The network:
 
 Batch norms run in inference mode (stored statistics, ε = 0.001). The network is fully
 convolutional before its mean, so clips of any length above about 0.3 s can be read.
+
+``mn04_as_blocks`` is the same network read from more than its last layer, as EfficientAT's
+HEAR wrapper reads it: the mean over frequency and time of every inverted residual block's
+output, beside the 384 of the last layer (888 values): the early blocks keep timbre and
+texture that the AudioSet head's last layer has traded for its classes.
 """
 
 from __future__ import annotations
@@ -37,7 +42,10 @@ SAMPLE_RATE, N_FFT, WIN_LENGTH, HOP_LENGTH, N_MELS = 32000, 1024, 800, 320, 128
 F_MIN, F_MAX = 0.0, 15000.0
 PRE_EMPHASIS = 0.97
 EMBEDDING_SIZE = 384
+BLOCKS_EMBEDDING_SIZE = 888  # 504 from the 15 blocks and the last layer's 384
 MODEL = "mn04_as"
+BLOCKS_MODEL = "mn04_as_blocks"  # the same weights, embedding pooled from every block too
+MODELS = (MODEL, BLOCKS_MODEL)
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 WEIGHTS_FILE = WEIGHTS_DIR / "mn04_as_mAP_432.pt"
 WEIGHTS_SHA256 = "899a8c6217063f6941793102a2780b3dd788ab11fce468d9cf5f0577c453321c"
@@ -174,6 +182,16 @@ class MobileNetAudio(nn.Module):
         maps = self.features(log_mel_batch)
         return self.classifier(maps), maps.mean(dim=(2, 3))
 
+    def forward_blocks(self, log_mel_batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The class logits and the embedding pooled from every block: the mean over frequency
+        and time of each inverted residual block's output, then the last layer's (batch, 888)."""
+        pooled, maps = [], log_mel_batch
+        for index, layer in enumerate(self.features):
+            maps = layer(maps)
+            if 0 < index:  # the stem's 16 channels carry little more than the log-mel itself
+                pooled.append(maps.mean(dim=(2, 3)))
+        return self.classifier(maps), torch.cat(pooled, dim=1)
+
 
 def file_sha256(path: Path) -> str:
     """SHA-256 of a file's bytes."""
@@ -205,10 +223,12 @@ class ClipPredictions:
 
 
 class EfficientAT:
-    """The packaged mn04_as (or weights of the same network given by path) on ``device``."""
+    """The packaged mn04_as (or weights of the same network given by path) on ``device``; with
+    ``all_blocks``, its embedding is pooled from every block as well as the last layer."""
 
-    def __init__(self, weights: Path | None = None, device: str = "cpu") -> None:
+    def __init__(self, weights: Path | None = None, device: str = "cpu", all_blocks: bool = False) -> None:
         self.device = torch.device(device)
+        self.all_blocks = all_blocks
         self.class_names = class_names()
         self.net = MobileNetAudio(len(self.class_names))
         self.net.load_state_dict(_state(Path(weights) if weights else WEIGHTS_FILE))
@@ -224,5 +244,5 @@ class EfficientAT:
         """Probabilities and embeddings of clips given as their `log_mel` (clips, 128, frames)."""
         with torch.inference_mode():
             batch = torch.from_numpy(np.ascontiguousarray(log_mels, dtype=np.float32))[:, None].to(self.device)
-            logits, embeddings = self.net(batch)
+            logits, embeddings = self.net.forward_blocks(batch) if self.all_blocks else self.net(batch)
             return ClipPredictions(torch.sigmoid(logits).cpu().numpy(), embeddings.cpu().numpy())

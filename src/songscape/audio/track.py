@@ -25,7 +25,7 @@ from songscape.filenames import file_path
 from songscape.scan import unusable_file
 
 _SILENCE_PEAK = 1e-5  # -100 dBFS
-NETWORKS = (efficientat.MODEL, *musicnn.MODELS)
+NETWORKS = (*efficientat.MODELS, *musicnn.MODELS)
 
 
 @dataclass(frozen=True)
@@ -52,25 +52,24 @@ class PretrainedNetwork(Protocol):
 
 def network_rate(model: str) -> int:
     """The sample rate the network ``model`` reads."""
-    return efficientat.SAMPLE_RATE if model == efficientat.MODEL else musicnn.SAMPLE_RATE
+    return efficientat.SAMPLE_RATE if model in efficientat.MODELS else musicnn.SAMPLE_RATE
 
 
 def network_input(model: str, audio: np.ndarray) -> np.ndarray:
     """The input of network ``model`` for mono audio at its rate: EfficientAT reads the audio
     as one clip (1, 128, frames), musicnn as consecutive 3-s patches (patches, 187, 96). A
     worker computes it without loading the network."""
-    if model == efficientat.MODEL:
+    if model in efficientat.MODELS:
         return efficientat.log_mel(audio)[None]
     return musicnn.patches(musicnn.log_mel(audio))
 
 
 class _AudioSetTagger:
-    """EfficientAT as a `PretrainedNetwork`."""
+    """EfficientAT as a `PretrainedNetwork` (its embedding from every block with ``all_blocks``)."""
 
-    embedding_size = efficientat.EMBEDDING_SIZE
-
-    def __init__(self, weights: Path | None, device: str) -> None:
-        self.network = efficientat.EfficientAT(weights, device)
+    def __init__(self, weights: Path | None, device: str, all_blocks: bool = False) -> None:
+        self.network = efficientat.EfficientAT(weights, device, all_blocks)
+        self.embedding_size = efficientat.BLOCKS_EMBEDDING_SIZE if all_blocks else efficientat.EMBEDDING_SIZE
         self.tag_names = self.network.class_names
 
     def track_patches(self, network_input: np.ndarray) -> TrackTags:
@@ -82,8 +81,8 @@ class _AudioSetTagger:
 def tagger(spec: NetworkSpec) -> PretrainedNetwork:
     """The network of ``spec``, loaded once per process (musicnn's `Musicnn` is one as it is)."""
     weights = Path(spec.weights) if spec.weights else None
-    if spec.model == efficientat.MODEL:
-        return _AudioSetTagger(weights, spec.device)
+    if spec.model in efficientat.MODELS:
+        return _AudioSetTagger(weights, spec.device, all_blocks=spec.model == efficientat.BLOCKS_MODEL)
     return Musicnn(spec.model, weights, device=spec.device)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from songscape.cluster.consensus import CONSENSUS_PREFIX
 from songscape.config import RunConfig
+from songscape.experiment import NETWORK_INPUTS
 from songscape.library import SavedRun
 from songscape.report import gallery
 from songscape.report.paper_tables import (
@@ -35,8 +36,10 @@ MODEL_NAMES = {"raw": "the standardized features", "pca": "PCA", "ae": "an autoe
                "cvae": "a conditional VAE", "conv-vae": "a convolutional VAE", "mvae": "a multimodal VAE",
                "vade": "a GMM-prior VAE (VaDE)", "group-vae": "a group VAE", "contrastive": "a contrastive encoder"}
 INPUT_NAMES = {"audio": "audio statistics", "mel": "log-mel patches", "pretrained": "pretrained embeddings",
+               "fused": "audio statistics and pretrained embeddings (each scaled as a block)",
                "lyrics": "lyric vectors", "hybrid": "audio and lyrics", "multimodal": "audio and lyrics (per modality)"}
 NETWORK_NAMES = {"mn04_as": "EfficientAT MobileNet mn04 trained on AudioSet",
+                 "mn04_as_blocks": "EfficientAT MobileNet mn04 trained on AudioSet, pooled from every block",
                  "MTT_musicnn": "musicnn trained on MagnaTagATune", "MSD_musicnn": "musicnn trained on the Million Song Dataset"}
 LYRICS_NAMES = {"tfidf": "TF-IDF of word and character n-grams reduced by SVD",
                 "e5": "multilingual E5 sentence embeddings",
@@ -83,7 +86,7 @@ def _setup(run: SavedRun, config: RunConfig) -> str:
                "crops": f"{audio.crops} crops joined into {audio.excerpt_seconds} s"}[audio.excerpt]
     used = {spec.name: spec for spec in config.representations if spec.name in set(results["representation"])}
     reads_lyrics = any(spec.input in ("lyrics", "hybrid", "multimodal") for spec in used.values())
-    reads_network = any(spec.input in ("pretrained",) for spec in used.values())
+    reads_network = any(spec.input in NETWORK_INPUTS for spec in used.values())
     clusterers = sorted({a for a in results["algorithm"] if not a.startswith(CONSENSUS_PREFIX)},
                         key=list(results["algorithm"]).index)
     consensus = any(a.startswith(CONSENSUS_PREFIX) for a in results["algorithm"])
