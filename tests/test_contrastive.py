@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from songscape.config import validate_config
-from songscape.models import ContrastiveEncoder, GroupVAE, Representation
+from songscape.models import ContrastiveEncoder, GroupVAE, MultimodalVAE, Representation
 from songscape.models.nets import info_nce, two_views
 from tests.model_contract import N_ROWS, NeuralContract, low_rank_features
 
@@ -37,6 +37,24 @@ class TestGroupVAEWithContrast(NeuralContract):
 
     def inputs(self) -> dict[str, Any]:
         return {"X": _segments()}
+
+
+class TestMultimodalVAEWithContrast(NeuralContract):
+    def build(self, random_state: int = 0) -> Representation:
+        return MultimodalVAE(contrast_weight=0.1, random_state=random_state, **FAST)
+
+    def inputs(self) -> dict[str, Any]:
+        lyrics = np.random.default_rng(3).standard_normal((N_ROWS, 5))
+        return {"audio": _segments(), "lyrics": lyrics, "lyrics_mask": np.arange(N_ROWS) % 4 != 0}
+
+
+def test_the_multimodal_vae_contrasts_its_audio_segments() -> None:
+    inputs = TestMultimodalVAEWithContrast().inputs()
+    model = MultimodalVAE(contrast_weight=0.1, **FAST).fit(**inputs)
+    assert "train_contrast" in model.history_[-1]
+    rows_only = MultimodalVAE(contrast_weight=0.1, **FAST).fit(inputs["audio"].mean(axis=1), inputs["lyrics"],
+                                                            inputs["lyrics_mask"])
+    assert "train_contrast" not in rows_only.history_[-1]  # one row per track: no second view, no term
 
 
 def test_info_nce_rewards_views_that_find_each_other() -> None:

@@ -295,7 +295,7 @@ def _medium() -> dict[str, Any]:
             {"name": "pca", "kind": "pca", "params": {"n_components": 16}},
             {"name": "vae", "kind": "vae", "params": {"latent_dim": 8}},
             {"name": "conv-vae", "kind": "conv-vae", "input": "mel", "params": {"latent_dim": 16}},
-            {"name": "mvae", "kind": "mvae", "input": "multimodal", "params": {"latent_dim": 16}},
+            {"name": "mvae", "kind": "mvae", "input": "multimodal", "params": {"latent_dim": 16, "contrast_weight": 0.1}},
         ],
         "clusterers": [{"name": "kmeans"}, {"name": "agglomerative"}, {"name": "dbscan"}],
     }
@@ -304,10 +304,11 @@ def _medium() -> dict[str, Any]:
 def _hard() -> dict[str, Any]:
     """β-VAE, a CVAE conditioned on language (its language scores are flagged as supervised),
     the multimodal VAE against a plain audio + lyrics VAE, and the group VAE on the statistics'
-    and on the pretrained network's segments, against PCA + K-Means, AE + K-Means and direct
-    clustering of the spectral features (raw statistics, raw log-mel) and of the pretrained
-    network's embedding (`audio.network`), plus spectral clustering. VaDE, the best VAE-family
-    result on no real set, runs in `full` and by name."""
+    segments, on the pretrained network's (with the contrastive term) and on both fused (with
+    it too), against PCA + K-Means, AE + K-Means and direct clustering of the spectral features
+    (raw statistics, raw log-mel) and of the pretrained network's embedding (`audio.network`),
+    plus spectral clustering. VaDE, the best VAE-family result on no real set, runs in `full`
+    and by name; the contrastive encoder, a baseline, by name."""
     return {
         "preset": "hard",
         "representations": [
@@ -319,9 +320,12 @@ def _hard() -> dict[str, Any]:
             {"name": "beta-vae", "kind": "vae", "params": {"latent_dim": 8, "beta": 4.0}},
             {"name": "cvae-language", "kind": "cvae", "condition": "language", "params": {"latent_dim": 8}},
             {"name": "hybrid-vae", "kind": "vae", "input": "hybrid", "params": {"latent_dim": 16}},
-            {"name": "mvae", "kind": "mvae", "input": "multimodal", "params": {"latent_dim": 16}},
+            {"name": "mvae", "kind": "mvae", "input": "multimodal", "params": {"latent_dim": 16, "contrast_weight": 0.1}},
             {"name": "group-vae", "kind": "group-vae", "params": {"latent_dim": 8}},
-            {"name": "group-vae-pretrained", "kind": "group-vae", "input": "pretrained", "params": {"latent_dim": 8}},
+            {"name": "group-vae-pretrained", "kind": "group-vae", "input": "pretrained",
+             "params": {"latent_dim": 8, "contrast_weight": 0.3}},
+            {"name": "group-vae-fused", "kind": "group-vae", "input": "fused",
+             "params": {"latent_dim": 8, "contrast_weight": 0.3}},
         ],
         "clusterers": [{"name": "kmeans"}, {"name": "spectral"}],
     }

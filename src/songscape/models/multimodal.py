@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from songscape.models.base import as_matrix, as_segments, check_scaling
+from songscape.models.contrastive import ContrastiveTerm
 from songscape.models.nets import (
     kl_to_standard_normal,
     mlp,
@@ -75,7 +76,7 @@ class _MultimodalNet(nn.Module):
         return product_of_experts([e[0] for e in experts], [e[1] for e in experts], present)
 
 
-class MultimodalVAE(BetaVAEObjective):
+class MultimodalVAE(ContrastiveTerm, BetaVAEObjective):
     """MVAE over ``audio`` (n, d_audio) or its segments (n, segments, d_audio) and ``lyrics``
     (n, d_lyrics) with ``lyrics_mask`` (n,) saying which rows have lyrics. transform returns the
     fused posterior mean from whatever each track has; a track's code is decoded against each
@@ -92,7 +93,9 @@ class MultimodalVAE(BetaVAEObjective):
     the same space as joint ones. β, warm-up and capacity as in `BetaVAEObjective`.
     ``scaling`` standardizes the audio, ``lyrics_scaling`` the lyric vectors: as one block by
     default, so an SVD's leading axes stay leading (per dimension, the language of dealt lyrics
-    was lost on one seed in five).
+    was lost on one seed in five). With ``contrast_weight`` > 0 the audio expert's views of two
+    random halves of a track's segments must also find each other among the batch's tracks
+    (`ContrastiveTerm`; lyrics, one vector per track, give no second view).
     """
 
     kind = "mvae"
@@ -187,7 +190,18 @@ class MultimodalVAE(BetaVAEObjective):
             name = "+".join(use)
             terms[f"reconstruction_{name}"], terms[f"kl_{name}"] = reconstruction, kl
             loss = loss + self._objective(reconstruction, kl, step)
+        contrast = self._audio_contrast(module, batch)
+        if contrast is not None:
+            loss, terms["contrast"] = loss + contrast, contrast
         return {"loss": loss, **terms}
+
+    def _audio_contrast(self, module: nn.Module, batch: Batch) -> torch.Tensor | None:
+        """The contrastive term on the audio expert's per-segment posteriors (None without segments)."""
+        audio = batch["audio"]
+        if audio.dim() != 3:
+            return None
+        mean, log_variance = split_posterior(module.encoders["audio"](segment_rows(audio)))
+        return self._contrast(per_segment(mean, len(audio)), per_segment(log_variance, len(audio)), audio.shape[-1])
 
     def _encode(self, module: nn.Module, batch: Batch) -> torch.Tensor:
         return module.posterior(batch, MODALITIES)[0]
