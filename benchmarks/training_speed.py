@@ -30,14 +30,18 @@ MODELS = {
     "vade": ("vade", {"pretrain_epochs": 40, "epochs": 60, "n_components": 8}, "table"),
     "mvae": ("mvae", {"epochs": 100, "latent_dim": 16}, "multimodal"),
     "group-vae": ("group-vae", {"epochs": 100}, "segments"),
+    "group-vae-contrast": ("group-vae", {"epochs": 100, "contrast_weight": 0.3}, "segments"),
+    "contrastive": ("contrastive", {"epochs": 100}, "segments"),
+    "mvae-segments": ("mvae", {"epochs": 100, "latent_dim": 16}, "multimodal-segments"),
+    "mvae-segments-contrast": ("mvae", {"epochs": 100, "latent_dim": 16, "contrast_weight": 0.1}, "multimodal-segments"),
     "conv-vae": ("conv-vae", {"epochs": 20}, "patches"),
 }
 
 
 def synthetic(name: str, seed: int = 0) -> dict[str, np.ndarray]:
     """Eight groups in an 8-dimensional latent space, mapped linearly to the input's shape plus
-    noise: 1 000 × 600 (table), audio 216 + lyrics 384 (multimodal), 1 000 × 8 × 174 (segments),
-    400 log-mel patches of 64 × 128 (patches)."""
+    noise: 1 000 × 600 (table), audio 216 + lyrics 384 (multimodal; with audio in 8 segments:
+    multimodal-segments), 1 000 × 8 × 174 (segments), 400 log-mel patches of 64 × 128 (patches)."""
     rng = np.random.default_rng(seed)
     groups = rng.integers(0, 8, ROWS)
     latent = rng.normal(0.0, 3.0, (8, 8))[groups] + rng.normal(0.0, 1.0, (ROWS, 8))
@@ -47,9 +51,10 @@ def synthetic(name: str, seed: int = 0) -> dict[str, np.ndarray]:
 
     if name == "table":
         return {"X": mapped(600), "condition": np.array(["bn", "en"])[groups % 2]}
-    if name == "multimodal":
+    if name in ("multimodal", "multimodal-segments"):
         has_lyrics = np.arange(ROWS) % 5 != 0  # a fifth of the tracks without lyrics
-        return {"audio": mapped(216), "lyrics": mapped(384) * has_lyrics[:, None], "lyrics_mask": has_lyrics}
+        audio = mapped(8 * 216).reshape(ROWS, 8, 216) if name == "multimodal-segments" else mapped(216)
+        return {"audio": audio, "lyrics": mapped(384) * has_lyrics[:, None], "lyrics_mask": has_lyrics}
     if name == "segments":
         return {"X": mapped(8 * 174).reshape(ROWS, 8, 174)}
     return {"X": mapped(64 * 128, 400).reshape(400, 64, 128)}
