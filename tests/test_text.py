@@ -146,5 +146,25 @@ def test_e5_in_parallel_workers_equals_one_text_at_a_time() -> None:
     settings = LyricsSettings(method="e5", chunk_tokens=16)  # several chunks per text
     pooled = embed.e5_vectors(texts, settings, runner=local_runner(2))
     with single_thread():
-        alone = np.vstack([embed.embed_text((text, 16)) for text in texts])
+        alone = np.vstack([embed.text_vector(embed.embed_text((text, 16))) for text in texts])
     np.testing.assert_allclose(pooled, alone, atol=1e-6)
+
+
+def test_a_lyrics_chunks_are_its_segments() -> None:
+    from songscape.text import embed
+
+    long_text = "\n".join(f"line {i}: the river runs to the sea and the boat goes home" for i in range(40))
+    texts = [long_text, "আমার সোনার বাংলা\nআমি তোমায় ভালোবাসি", "", "a short one\nwith two lines"]
+    features = embed.embed_lyrics(texts, LyricsSettings(method="both", n_components=2, min_df=1, chunk_tokens=32))
+    assert features.segments is not None and features.segments.shape == (4, embed.LYRIC_SEGMENTS, features.vectors.shape[1])
+    assert not features.segments[2].any()  # no lyrics: no segments
+    long_segments = features.segments[0]
+    assert len({tuple(np.round(row, 5)) for row in long_segments}) == embed.LYRIC_SEGMENTS  # distinct chunk groups
+    for row in (0, 1, 3):  # the segments' mean points where the lyric's vector does
+        mean = features.segments[row].mean(axis=0)
+        assert float(mean @ features.vectors[row]) / np.linalg.norm(mean) > 0.999
+    chunks = np.eye(3, 5)
+    assert np.allclose(embed.chunk_segments(chunks, 4)[3], chunks[0])  # fewer chunks repeat in turn
+    assert embed.LyricsFeatures is not None and embed.embed_lyrics(
+        texts, LyricsSettings(method="tfidf", n_components=2, min_df=1)).segments is None  # TF-IDF alone: one vector
+

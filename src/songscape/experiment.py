@@ -251,7 +251,8 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
     lyrics, lyrics_path = cached_lyrics_features(workspace, list(tracks["lyrics"]),
                                                  config.lyrics.settings(), log, runner)
     with_lyrics = ok & lyrics.has_lyrics
-    inputs["lyrics"] = single_block(lyrics.vectors, with_lyrics, lyrics_path.name)
+    lyric_segments = {} if lyrics.segments is None else {"X": lyrics.segments}  # e5 chunks, as audio segments
+    inputs["lyrics"] = InputBlock({"X": lyrics.vectors}, with_lyrics, lyrics.vectors, lyrics_path.name, lyric_segments)
     if stats is not None:
         stats = np.where(ok[:, None], stats, 0.0).astype(np.float32)  # no NaN rows downstream
         audio_segments = {} if segment_stats is None else {"X": segment_stats}
@@ -261,7 +262,8 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
         inputs["hybrid"] = single_block(hybrid, with_lyrics, f"hybrid-{both_key}")
         if with_lyrics.any():  # the multimodal VAE learns how lyrics and audio relate
             multimodal = {"audio": stats, "lyrics": lyrics.vectors, "lyrics_mask": lyrics.has_lyrics}
-            multimodal_segments = {} if segment_stats is None else {"audio": segment_stats}
+            multimodal_segments = ({} if segment_stats is None else {"audio": segment_stats}) | (
+                {} if lyrics.segments is None else {"lyrics": lyrics.segments})
             inputs["multimodal"] = InputBlock(multimodal, ok, hybrid, f"multimodal-{both_key}", multimodal_segments)
     return inputs
 

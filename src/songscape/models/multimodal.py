@@ -141,7 +141,7 @@ class MultimodalVAE(ContrastiveTerm, BetaVAEObjective):
             lyrics = np.zeros((n, self.shape_.get("lyrics_features", 1)))
             mask = np.zeros(n, dtype=bool)
         else:
-            lyrics = as_matrix(inputs["lyrics"])
+            lyrics = as_segments(inputs["lyrics"]) if np.ndim(inputs["lyrics"]) == 3 else as_matrix(inputs["lyrics"])
             mask = (np.ones(n, dtype=bool) if inputs["lyrics_mask"] is None
                     else np.asarray(inputs["lyrics_mask"], dtype=bool))
         if len(lyrics) != n or len(mask) != n:
@@ -152,11 +152,11 @@ class MultimodalVAE(ContrastiveTerm, BetaVAEObjective):
         lyrics_tensor = self._standardize("lyrics", lyrics, fitting, rows=mask, scaling=self.lyrics_scaling)
         if fitting:
             for name, standardized in (("audio", audio_tensor.flatten(0, 1)),
-                                       ("lyrics", lyrics_tensor[torch.from_numpy(mask)])):
+                                       ("lyrics", lyrics_tensor[torch.from_numpy(mask)].reshape(-1, lyrics.shape[-1]))):
                 self.shape_[f"{name}_divisor"] = (first_eigenvalue(standardized.numpy()) if self.balance == "mfa"
                                                   else float(standardized.shape[1]))
         return {"audio": audio_tensor,
-                "lyrics": torch.where(torch.from_numpy(mask)[:, None], lyrics_tensor, 0.0),
+                "lyrics": torch.where(torch.from_numpy(mask).view(-1, *[1] * (lyrics_tensor.dim() - 1)), lyrics_tensor, 0.0),
                 "audio_mask": torch.ones(n), "lyrics_mask": torch.from_numpy(mask.astype(np.float32))}
 
     def _build_module(self) -> nn.Module:

