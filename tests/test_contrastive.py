@@ -4,6 +4,7 @@ VAE part adds."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -118,3 +119,38 @@ def test_a_config_takes_the_contrastive_kind_and_the_terms_parameters() -> None:
         {"name": "g", "kind": "group-vae", "input": "fused", "params": {"contrast_weight": 0.1}}],
         "clusterers": [{"name": "kmeans"}]})
     assert [spec.kind for spec in config.representations] == ["contrastive", "group-vae"]
+
+
+def test_fused_blocks_weigh_the_same_whatever_their_width() -> None:
+    from songscape.experiment import _unit_blocks
+
+    rng = np.random.default_rng(0)
+    narrow, wide = rng.normal(5, 3, (40, 3)), rng.normal(-2, 0.1, (40, 300))
+    usable = np.arange(40) != 7
+    fused = _unit_blocks([narrow, wide], usable)
+    assert fused.shape == (40, 303) and not fused[7].any()
+    for part in (fused[usable, :3], fused[usable, 3:]):  # each block: mean squared row norm 1
+        assert abs(float((part ** 2).sum(axis=1).mean()) - 1.0) < 1e-4
+
+
+def test_the_fused_input_reads_the_statistics_and_two_networks(tiny_corpus: Path,
+                                                                tmp_path_factory: pytest.TempPathFactory) -> None:
+    from songscape.collection import load_collection
+    from songscape.experiment import run_experiment
+    from songscape.workspace import Workspace, read_npz
+
+    config = validate_config({
+        "representations": [{"name": "gv-fused", "kind": "group-vae", "input": "fused",
+                             "params": {**FAST, "contrast_weight": 0.3}},
+                            {"name": "pretrained", "kind": "raw", "input": "pretrained"}],
+        "clusterers": [{"name": "kmeans"}], "seeds": [0], "n_clusters": 2,
+        "audio": {"excerpt": "segments", "excerpt_seconds": 3.0, "crops": 2, "fused_network": "MTT_musicnn"},
+        "lyrics": {"method": "tfidf", "n_components": 4, "min_df": 1}})
+    collection = load_collection(tiny_corpus.parent, tiny_corpus)
+    workspace = Workspace(tmp_path_factory.mktemp("fused"))
+    outcome = run_experiment(config, collection, workspace, log=lambda _: None)
+    rows = outcome.results.set_index("representation")
+    assert rows.loc["gv-fused", "input"] == "fused" and bool(rows.loc["gv-fused", "segments"])
+    assert np.isfinite(read_npz(workspace.embedding("gv-fused", 0))["embedding"]).all()
+    model_inputs = sorted(path.name for path in (workspace.root / "features").glob("audio-*"))
+    assert len(model_inputs) == 2  # the statistics with mn04_as, and MTT_musicnn's embeddings

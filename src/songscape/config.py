@@ -58,6 +58,9 @@ class AudioConfig(_Strict):
         "`mn04_as` (AudioSet, 527 classes, 384-d embedding of its last layer), `mn04_as_blocks` (the same "
         "network, embedding pooled from every block too: 888-d), or musicnn `MTT_musicnn` / `MSD_musicnn` "
         "(50 tags, 200-d).")
+    fused_network: Literal["mn04_as", "mn04_as_blocks", "MTT_musicnn", "MSD_musicnn"] | None = Field(
+        None, description="A second packaged network whose embeddings join the `fused` input beside the statistics "
+        "and `network`'s (each scaled as a block); null: the `fused` input is the statistics and `network`'s.")
     network_weights: Path | None = Field(None, description="Weights of your own for that network (musicnn: a "
                                          "converted `.npz`; mn04_as: a PyTorch state dict), used instead of the "
                                          "packaged ones.")

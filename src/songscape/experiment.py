@@ -238,7 +238,17 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
         segment_stats = np.where(ok[:, None, None], audio.segment_stats, 0.0).astype(np.float32)
         if audio.tags is not None:
             inputs["pretrained"] = _network_block(audio.tags, tracks, ok, workspace, f"pretrained-{audio_path.name}")
-            inputs["fused"] = _fused_block(inputs["pretrained"], audio.stats, segment_stats, f"fused-{audio_path.name}")
+            networks, fused_key = [inputs["pretrained"]], f"fused-{audio_path.name}"
+            if config.audio.fused_network and any(spec.input == "fused" for spec in config.representations):
+                second_plan = AudioPlan.from_config(config.audio.model_copy(update={"network": config.audio.fused_network,
+                                                                                    "network_weights": None}),
+                                                    config.device, True)
+                second, second_path = cached_audio_features(workspace, tracks, second_plan, log, runner)
+                usable = ok & second.tags.ok
+                networks.append(InputBlock({"X": second.tags.embeddings}, usable, second.tags.embeddings,
+                                           second_path.name, {"X": second.tags.segment_embeddings}))
+                fused_key = f"{fused_key}-{second_path.name}"
+            inputs["fused"] = _fused_block(networks, audio.stats, segment_stats, fused_key)
     if collection.features is not None:  # a feature table has no segments
         stats, stats_key, segment_stats = collection.features, f"table-{collection.features_key}", None
     tracks["status"] = np.where(ok, "ok", "skipped")
@@ -294,14 +304,17 @@ def _unit_blocks(blocks: list[np.ndarray], usable: np.ndarray) -> np.ndarray:
     return fused
 
 
-def _fused_block(network: InputBlock, stats: np.ndarray, segment_stats: np.ndarray, key: str) -> InputBlock:
-    """The audio statistics and the pretrained network's embeddings as one input, each scaled as
-    a block (`_unit_blocks`), per track and per segment."""
-    usable = network.usable
-    fused = _unit_blocks([np.where(usable[:, None], stats, 0.0), network.arrays["X"]], usable)
+def _fused_block(networks: list[InputBlock], stats: np.ndarray, segment_stats: np.ndarray, key: str) -> InputBlock:
+    """The audio statistics and the pretrained networks' embeddings as one input, each scaled as
+    a block (`_unit_blocks`), per track and per segment (when every part has the same segments)."""
+    usable = np.logical_and.reduce([network.usable for network in networks])
+    parts = [np.where(usable[:, None], values, 0.0) for values in (stats, *(n.arrays["X"] for n in networks))]
+    fused = _unit_blocks(parts, usable)
+    segment_parts = [segment_stats, *(n.segments.get("X") for n in networks)]
     segments = {}
-    if network.segments and segment_stats.shape[1] == network.segments["X"].shape[1]:
-        segments = {"X": _unit_blocks([segment_stats, network.segments["X"]], usable)}
+    if all(part is not None and part.shape[1] == segment_stats.shape[1] for part in segment_parts):
+        segments = {"X": _unit_blocks([np.where(usable[:, None, None], np.nan_to_num(part), 0.0)
+                                      for part in segment_parts], usable)}
     return InputBlock({"X": fused}, usable, fused, key, segments)
 
 
