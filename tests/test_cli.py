@@ -1,5 +1,6 @@
 """The command line end to end on tiny generated data."""
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -126,6 +127,11 @@ def test_every_preset_end_to_end(preset_name: str, tiny_corpus: Path, tmp_path: 
     for column in ("silhouette_common", "stability", "degenerate", "nmi_style"):
         assert column in results.columns
     assert (workspace / "report" / "index.html").exists()
+    stages = json.loads((workspace / "run.json").read_text(encoding="utf-8"))["stage_seconds"]
+    assert list(stages)[:3] == ["collection", "audio features", "lyrics"] and list(stages)[-3:] == ["agreement", "report", "map"]
+    assert {r.name for r in config.representations} <= set(stages)  # each representation's models and clusterings
+    assert all(seconds >= 0 for seconds in stages.values())
+    assert "time: collection" in result.output and "s in all" in result.output
 
 
 def test_the_demo_prints_no_python_warning(tmp_path: Path) -> None:

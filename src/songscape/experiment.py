@@ -28,6 +28,7 @@ from songscape.models.base import CONFIG_FILE, Standardizer, as_matrix
 from songscape.models.neural import NeuralRepresentation
 from songscape.rows import RowView
 from songscape.runners import runner_for
+from songscape.stage_times import StageTimes
 from songscape.text.embed import cached_lyrics_features
 from songscape.threads import choose_device, training_threads
 from songscape.workspace import Workspace, content_key, write_csv, write_npz, write_parquet
@@ -90,6 +91,7 @@ class RunOutcome:
     label_columns: list[str]
     models_trained: int
     models_reused: int
+    times: StageTimes = field(default_factory=StageTimes)
 
 
 def _model_inputs(spec: RepresentationSpec, block: InputBlock, tracks: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -208,7 +210,7 @@ def _fit_on_workers(runnable: list[tuple[RepresentationSpec, InputBlock]], track
 
 
 def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFrame,
-                    workspace: Workspace, log: Log) -> dict[str, InputBlock]:
+                    workspace: Workspace, log: Log, times: StageTimes) -> dict[str, InputBlock]:
     """The input blocks this collection has; marks tracks that cannot be analysed (audio that
     failed, bad feature rows, no lyrics in a lyrics-only run) as skipped in ``tracks``.
 
@@ -223,7 +225,8 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
     if collection.has_audio:
         uses_network = any(spec.input in NETWORK_INPUTS for spec in config.representations)
         plan = AudioPlan.from_config(config.audio, config.device, uses_network)
-        audio, audio_path = cached_audio_features(workspace, tracks, plan, log, runner)
+        with times.measure("audio features"):
+            audio, audio_path = cached_audio_features(workspace, tracks, plan, log, runner)
         tracks["duration_s"], tracks["padded"] = audio.duration_s, audio.padded
         failed = ok & ~audio.ok
         tracks.loc[failed, "reason"] = np.asarray(audio.errors, dtype=object)[failed]
@@ -243,7 +246,8 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
                 second_plan = AudioPlan.from_config(config.audio.model_copy(update={"network": config.audio.fused_network,
                                                                                     "network_weights": None}),
                                                     config.device, True)
-                second, second_path = cached_audio_features(workspace, tracks, second_plan, log, runner)
+                with times.measure("audio features (fused network)"):
+                    second, second_path = cached_audio_features(workspace, tracks, second_plan, log, runner)
                 usable = ok & second.tags.ok
                 networks.append(InputBlock({"X": second.tags.embeddings}, usable, second.tags.embeddings,
                                            second_path.name, {"X": second.tags.segment_embeddings}))
@@ -258,8 +262,9 @@ def _feature_blocks(config: RunConfig, collection: Collection, tracks: pd.DataFr
         first = tracks.iloc[0]
         raise PipelineError(f"none of the {len(tracks)} tracks can be analysed; first: "
                             f"{_named(first['track_id'], first['path'])}: {first['reason']}")
-    lyrics, lyrics_path = cached_lyrics_features(workspace, list(tracks["lyrics"]),
-                                                 config.lyrics.settings(), log, runner)
+    with times.measure("lyrics"):
+        lyrics, lyrics_path = cached_lyrics_features(workspace, list(tracks["lyrics"]),
+                                                     config.lyrics.settings(), log, runner)
     with_lyrics = ok & lyrics.has_lyrics
     lyric_segments = {} if lyrics.segments is None else {"X": lyrics.segments}  # e5 chunks, as audio segments
     inputs["lyrics"] = InputBlock({"X": lyrics.vectors}, with_lyrics, lyrics.vectors, lyrics_path.name, lyric_segments)
@@ -552,10 +557,13 @@ def check_enough_tracks(count: int, n_clusters: int | None, what: str = "tracks 
 
 
 def run_experiment(config: RunConfig, collection: Collection, workspace: Workspace,
-                   log: Log = print) -> RunOutcome:
-    """Run the whole grid on ``collection`` and write every artifact into ``workspace``."""
+                   log: Log = print, times: StageTimes | None = None) -> RunOutcome:
+    """Run the whole grid on ``collection`` and write every artifact into ``workspace``; each
+    stage's seconds (the features, the fits on workers, each representation's models and
+    clusterings, the agreement) are added to ``times``."""
+    times = times if times is not None else StageTimes()
     tracks = collection.tracks.copy()
-    blocks = _feature_blocks(config, collection, tracks, workspace, log)
+    blocks = _feature_blocks(config, collection, tracks, workspace, log, times)
     ok = tracks["status"].to_numpy() == "ok"
     check_enough_tracks(int(ok.sum()), config.n_clusters)
     label_columns = config.label_columns if config.label_columns is not None else collection.label_columns
@@ -579,20 +587,22 @@ def run_experiment(config: RunConfig, collection: Collection, workspace: Workspa
             log(f"{spec.name}: only {covered} tracks have {spec.input} features; skipped")
             continue
         runnable.append((spec, blocks[spec.input]))
-    fitted_now = _fit_on_workers(runnable, tracks, config, workspace)
+    with times.measure("model fits on workers"):
+        fitted_now = _fit_on_workers(runnable, tracks, config, workspace)
     for spec, block in runnable:
         if spec.input not in common_spaces:
             common_spaces[spec.input] = _common_space(block, ok)
-        with training_threads():
+        with training_threads(), times.measure(spec.name):
             spec_rows, spec_k_rows, spec_labelings = _run_representation(spec, block, tracks, common_spaces[spec.input],
                                                          ok, config, scoring, workspace, counts, log, fitted_now)
         rows += spec_rows
         k_rows += spec_k_rows
         labelings.update(spec_labelings)
         log(f"{spec.name}: {len(config.seeds)} seed(s) done")
-    results = _with_agreement(pd.DataFrame(rows), labelings)
+    with times.measure("agreement"):
+        results = _with_agreement(pd.DataFrame(rows), labelings)
     write_parquet(results, workspace.results_parquet)
     write_csv(results, workspace.results_csv)
     if k_rows:
         write_parquet(pd.DataFrame(k_rows), workspace.k_selection)
-    return RunOutcome(workspace, tracks, results, label_columns, counts["trained"], counts["reused"])
+    return RunOutcome(workspace, tracks, results, label_columns, counts["trained"], counts["reused"], times)

@@ -19,6 +19,7 @@ from songscape.report.explorer import write_map
 from songscape.report.figures import FigureSkipped
 from songscape.report.summary import RUN_FILE, write_report
 from songscape.report.tables import choice_note, headline_metrics, summarize
+from songscape.stage_times import StageTimes
 from songscape.threads import choose_device
 from songscape.workspace import Workspace, write_text
 
@@ -89,13 +90,15 @@ def run_pipeline(config: RunConfig, source: CollectionSource, workspace_root: Pa
     outcome and the report's path."""
     console = console or PlainConsole()
     choose_device(config.device)  # a device this machine lacks is said before any work
-    collection = read_collection(source, config.label_columns)
+    times = StageTimes()
+    with times.measure("collection"):
+        collection = read_collection(source, config.label_columns)
     _describe_collection(collection, console)
     # too few tracks is said before the run folder is made (decoding may still leave too few)
     check_enough_tracks(int((collection.tracks["status"] == "ok").sum()), config.n_clusters, "tracks were found")
     workspace = Workspace(workspace_root)
     write_text(workspace.root / "config.yaml", config.to_yaml())
-    outcome = run_experiment(config, collection, workspace, log=lambda line: console.print(styled(line)))
+    outcome = run_experiment(config, collection, workspace, log=lambda line: console.print(styled(line)), times=times)
     run_record = {
         "name": config.name, "config_yaml": config.to_yaml(),
         # absolute: `update` may be typed in any directory
@@ -112,11 +115,16 @@ def run_pipeline(config: RunConfig, source: CollectionSource, workspace_root: Pa
     console.print(f"models: {outcome.models_trained} trained, {outcome.models_reused} reused")
     console.print(results_table(outcome))
     console.print(styled(f"best: {choice_note(outcome.results, outcome.label_columns)}"))
-    report = write_report(workspace)
+    with times.measure("report"):
+        report = write_report(workspace)
     try:
-        write_map(workspace, outcome.label_columns)
+        with times.measure("map"):
+            write_map(workspace, outcome.label_columns)
     except FigureSkipped as reason:
         console.print(styled(("map skipped", "yellow"), f": {reason}"))
+    run_record["stage_seconds"] = {stage: round(seconds, 3) for stage, seconds in times.seconds.items()}
+    write_text(workspace.root / RUN_FILE, json.dumps(run_record, ensure_ascii=False, indent=2))
+    console.print(times.summary())
     return outcome, report
 
 
