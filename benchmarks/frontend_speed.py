@@ -124,7 +124,7 @@ print(counter.get_total_flops() / 1e9, counter.get_total_flops() / 1e9 / seconds
 
 def e5_former(texts: list[str], chunk_tokens: int) -> None:
     for text in texts:  # one text per call, whatever threads the loaded OpenMP runtime has
-        embed_text((text, chunk_tokens))
+        embed_text((text, chunk_tokens, None))
 
 
 def e5_parallel(texts: list[str], settings: LyricsSettings) -> None:

@@ -1,5 +1,7 @@
 """Lyrics text handling, on real Bangla and English strings."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -146,7 +148,7 @@ def test_e5_in_parallel_workers_equals_one_text_at_a_time() -> None:
     settings = LyricsSettings(method="e5", chunk_tokens=16)  # several chunks per text
     pooled = embed.e5_vectors(texts, settings, runner=local_runner(2))
     with single_thread():
-        alone = np.vstack([embed.text_vector(embed.embed_text((text, 16))) for text in texts])
+        alone = np.vstack([embed.text_vector(embed.embed_text((text, 16, None))) for text in texts])
     np.testing.assert_allclose(pooled, alone, atol=1e-6)
 
 
@@ -168,3 +170,26 @@ def test_a_lyrics_chunks_are_its_segments() -> None:
     assert embed.LyricsFeatures is not None and embed.embed_lyrics(
         texts, LyricsSettings(method="tfidf", n_components=2, min_df=1)).segments is None  # TF-IDF alone: one vector
 
+
+
+def test_a_lyrics_token_budget_keeps_its_first_lines() -> None:
+    from songscape.text.embed import first_tokens
+
+    def count(line: str) -> int:
+        return len(line.split())
+
+    text = "one two three\nfour five\nsix seven eight nine\nten"
+    assert first_tokens(text, None, count) == text
+    assert first_tokens(text, 5, count) == "one two three\nfour five"
+    assert first_tokens(text, 4, count) == "one two three"
+    assert first_tokens("a very long single line", 2, count) == "a very long single line"  # the first line always
+
+
+def test_the_budget_keys_the_e5_cache_and_cuts_long_lyrics(tmp_path: Path) -> None:
+    from songscape.text import embed
+
+    long_text = "\n".join(f"line {i} about the river and the sea and the boat" for i in range(200))
+    cut = embed.e5_chunks([long_text], LyricsSettings(method="e5", max_tokens=64), tmp_path)[0]
+    whole = embed.e5_chunks([long_text], LyricsSettings(method="e5"), tmp_path)[0]
+    assert len(cut) == 1 and len(whole) > 5  # 64 tokens fit one chunk of 256
+    assert len(list(tmp_path.rglob("*.npy"))) == 2  # each budget has its own cache entry

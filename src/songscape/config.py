@@ -86,6 +86,8 @@ class LyricsConfig(_Strict):
                                    "(a repeated chorus), ignoring case.")
     chunk_tokens: int = Field(256, ge=16, le=512, description="e5: tokens per chunk; a long lyric is the mean "
                               "of its chunks' vectors.")
+    max_tokens: int | None = Field(None, ge=16, description="e5: a lyric's budget of tokens: its first lines up to "
+                                   "this many are embedded (TF-IDF still reads all of it); null: no budget.")
 
     def settings(self) -> LyricsSettings:
         return LyricsSettings(**self.model_dump())

