@@ -86,8 +86,9 @@ class LyricsConfig(_Strict):
                                    "(a repeated chorus), ignoring case.")
     chunk_tokens: int = Field(256, ge=16, le=512, description="e5: tokens per chunk; a long lyric is the mean "
                               "of its chunks' vectors.")
-    max_tokens: int | None = Field(None, ge=16, description="e5: a lyric's budget of tokens: its first lines up to "
-                                   "this many are embedded (TF-IDF still reads all of it); null: no budget.")
+    max_tokens: int | None = Field(512, ge=16, description="e5: a lyric's budget of tokens: its first lines up to "
+                                   "this many are embedded (TF-IDF still reads all of it); null: no budget. 512 "
+                                   "kept genre and language NMI within 0.01 and embedded English lyrics 3.3× faster.")
 
     def settings(self) -> LyricsSettings:
         return LyricsSettings(**self.model_dump())
