@@ -30,6 +30,24 @@ def _beet(config_dir: Path, *arguments: str) -> subprocess.CompletedProcess:
     return done
 
 
+def _beets_config(root: Path, music: Path, plugins: str = "") -> Path:
+    """beets' config folder for a library of ``music`` kept in place (no copy, no tags written,
+    no autotagger), its database in ``root``."""
+    config = root / "beets"
+    config.mkdir()
+    (config / "config.yaml").write_text(f'''directory: {music}
+library: {root / "library.db"}
+plugins: [{plugins}]
+import:
+    copy: no
+    move: no
+    write: no
+    autotag: no
+    quiet: yes
+''', encoding="utf-8")
+    return config
+
+
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     """A beets library of eight generated tracks (imported as they are, not moved) and a
@@ -42,18 +60,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]
     music.mkdir()
     for index in range(8):
         write_tone(music / f"t{index}.flac", 200.0 + 90 * index, 2.0)
-    config = root / "beets"
-    config.mkdir()
-    (config / "config.yaml").write_text(f'''directory: {music}
-library: {root / "library.db"}
-plugins: songscape
-import:
-    copy: no
-    move: no
-    write: no
-    autotag: no
-    quiet: yes
-''', encoding="utf-8")
+    config = _beets_config(root, music, plugins="songscape")
     _beet(config, "import", "-q", str(music))
     write_tone(music / "outside.flac", 999.0, 2.0)  # in the run, not in the library
     (root / "run.yaml").write_text(PCA_RUN_CONFIG, encoding="utf-8")
@@ -87,20 +94,6 @@ def test_beet_songscape_without_a_run_is_one_line(library: tuple[Path, Path, Pat
     assert done.returncode != 0 and "no such run folder" in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
 
-
-def _beets_config(root: Path, music: Path) -> Path:
-    config = root / "beets"
-    config.mkdir()
-    (config / "config.yaml").write_text(f'''directory: {music}
-library: {root / "library.db"}
-import:
-    copy: no
-    move: no
-    write: no
-    autotag: no
-    quiet: yes
-''', encoding="utf-8")
-    return config
 
 
 def test_run_reads_a_beets_library_as_the_collection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

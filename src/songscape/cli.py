@@ -214,14 +214,19 @@ def map_(
             server.server_close()
 
 
+def _lyrics_weight_option() -> typer.models.OptionInfo:
+    """--lyrics-weight as `similar`, `mix` and `path` take it."""
+    return typer.Option(0.0, min=0.0, max=1.0, help="Share of the lyrics' e5 similarity in the score "
+                        "(0: sound only, 1: lyrics only).")
+
+
 @app.command("similar")
 def similar_(
     run_dir: Path = typer.Argument(..., help="A run folder (songscape-runs/<name>)."),
     track: str = typer.Argument(..., help="A track id of that run."),
     k: int = typer.Option(10, "-k", min=1, help="How many similar tracks."),
     representation: Optional[str] = typer.Option(None, help="Latent space to search (default: the best)."),
-    lyrics_weight: float = typer.Option(0.0, min=0.0, max=1.0, help="Share of the lyrics' e5 similarity in "
-                                        "the score (0: sound only, 1: lyrics only)."),
+    lyrics_weight: float = _lyrics_weight_option(),
 ) -> None:
     """The tracks nearest to TRACK (cosine similarity in a saved run's latent space, mixed with
     the lyrics' similarity by --lyrics-weight)."""
@@ -247,8 +252,7 @@ def mix_(
     minutes: Optional[float] = typer.Option(None, "--minutes", min=0.1, help="How much music instead: "
                                             "tracks until this many minutes."),
     representation: Optional[str] = typer.Option(None, help="Latent space to walk (default: the best)."),
-    lyrics_weight: float = typer.Option(0.0, min=0.0, max=1.0, help="Share of the lyrics' similarity, as "
-                                        "in `similar`."),
+    lyrics_weight: float = _lyrics_weight_option(),
     seed: int = typer.Option(0, min=0, help="Seed of the choices among the closest tracks: the same seed, "
                              "the same mix."),
     out: Optional[Path] = typer.Option(None, help="Also write the mix as this .m3u8 playlist."),
@@ -273,8 +277,7 @@ def path_(
     end: str = typer.Argument(..., help="The track id the path ends at."),
     count: int = typer.Option(12, "-n", min=2, help="How many tracks, both ends included."),
     representation: Optional[str] = typer.Option(None, help="Latent space to cross (default: the best)."),
-    lyrics_weight: float = typer.Option(0.0, min=0.0, max=1.0, help="Share of the lyrics' similarity, as "
-                                        "in `similar`."),
+    lyrics_weight: float = _lyrics_weight_option(),
     out: Optional[Path] = typer.Option(None, help="Also write the path as this .m3u8 playlist."),
 ) -> None:
     """A list of tracks from START to END in even steps, along where the collection's tracks

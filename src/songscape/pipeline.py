@@ -122,6 +122,7 @@ def run_pipeline(config: RunConfig, source: CollectionSource, workspace_root: Pa
             write_map(workspace, outcome.label_columns)
     except FigureSkipped as reason:
         console.print(styled(("map skipped", "yellow"), f": {reason}"))
+    # the report reads run.json, so the record is written before it and again with the report's time
     run_record["stage_seconds"] = {stage: round(seconds, 3) for stage, seconds in times.seconds.items()}
     write_text(workspace.root / RUN_FILE, json.dumps(run_record, ensure_ascii=False, indent=2))
     console.print(times.summary())

@@ -139,9 +139,10 @@ def _source(run: SavedRun, folder: Path | None, replace: bool, log: Log) -> Coll
     from one folder, so files missing from ``folder`` would be deleted from the run."""
     record = run.record
     if record.get("beets"):  # the library's items now, found as the run found them
-        return CollectionSource(Path(folder).absolute() if folder else None, None, None, None, None,
-                                tuple(record.get("exclude", ())), tuple(record.get("duration_range", (None, None))),
-                                Path(record["beets"]))
+        return CollectionSource(Path(folder).absolute() if folder else None,
+                                exclude=tuple(record.get("exclude", ())),
+                                duration_range=tuple(record.get("duration_range", (None, None))),
+                                beets=Path(record["beets"]))
     if record.get("features"):
         raise LibraryError("this run read a precomputed feature table: update needs audio files")
     if folder is None and not record.get("audio_dir"):

@@ -142,6 +142,11 @@ def text_vector(chunks: np.ndarray) -> np.ndarray:
     return _unit(np.atleast_2d(chunks).mean(axis=0))
 
 
+def text_vectors(chunks: list[np.ndarray]) -> np.ndarray:
+    """`text_vector` of each text's chunks, one row per text."""
+    return np.vstack([text_vector(text_chunks) for text_chunks in chunks])
+
+
 def chunk_segments(chunks: np.ndarray, count: int = LYRIC_SEGMENTS) -> np.ndarray:
     """A text's chunk vectors as ``count`` L2-normalised segments, (count, d): with fewer chunks
     they repeat in turn, with more, consecutive chunks are pooled (their mean)."""
@@ -163,7 +168,7 @@ def _cache_file(cache_dir: Path | None, text: str, chunk_tokens: int, max_tokens
 def e5_vectors(documents: list[str], settings: LyricsSettings, cache_dir: Path | None = None,
                runner: Runner | None = None, log: Callable[[str], None] = print) -> np.ndarray:
     """One L2-normalised e5 vector per document (`text_vector`; see `e5_chunks`)."""
-    return np.vstack([text_vector(chunks) for chunks in e5_chunks(documents, settings, cache_dir, runner, log)])
+    return text_vectors(e5_chunks(documents, settings, cache_dir, runner, log))
 
 
 def e5_chunks(documents: list[str], settings: LyricsSettings, cache_dir: Path | None = None,
@@ -206,8 +211,7 @@ def embed_lyrics(lyrics: list[str], settings: LyricsSettings, cache_dir: Path | 
     if settings.method in ("tfidf", "both"):
         reduced, vocabulary = tfidf_vectors(documents, settings)
     chunks = e5_chunks(documents, settings, cache_dir, runner, log) if settings.method in ("e5", "both") else None
-    parts = [part for part in (reduced, None if chunks is None else np.vstack([text_vector(c) for c in chunks]))
-             if part is not None]
+    parts = [part for part in (reduced, None if chunks is None else text_vectors(chunks)) if part is not None]
     combined = normalize(np.hstack(parts)).astype(np.float32)
     vectors = np.zeros((len(texts), combined.shape[1]), dtype=np.float32)
     vectors[has_lyrics] = combined
