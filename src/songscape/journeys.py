@@ -115,17 +115,22 @@ def _least_squares_route(vectors: np.ndarray, first: int, last: int, count: int)
     return route[::-1]
 
 
+def _nearest_unused(vectors: np.ndarray, point: np.ndarray, used: np.ndarray) -> int:
+    """The row nearest to ``point`` that is not ``used``; marked used."""
+    distance = np.linalg.norm(vectors - point, axis=1)
+    distance[used] = np.inf
+    chosen = int(np.argmin(distance))
+    used[chosen] = True
+    return chosen
+
+
 def _straight_route(vectors: np.ndarray, first: int, last: int, count: int) -> list[int]:
     """``first``, the nearest other rows to the points that cut the line between the two into
     equal parts, and ``last``."""
     used = np.zeros(len(vectors), dtype=bool)
     used[[first, last]] = True
-    inner = []
-    for fraction in np.linspace(0.0, 1.0, count)[1:-1]:
-        distance = np.linalg.norm(vectors - ((1 - fraction) * vectors[first] + fraction * vectors[last]), axis=1)
-        distance[used] = np.inf
-        inner.append(int(np.argmin(distance)))
-        used[inner[-1]] = True
+    inner = [_nearest_unused(vectors, (1 - fraction) * vectors[first] + fraction * vectors[last], used)
+             for fraction in np.linspace(0.0, 1.0, count)[1:-1]]
     return [first, *inner, last]
 
 
@@ -137,10 +142,6 @@ def _without_repeats(vectors: np.ndarray, route: list[int]) -> list[int]:
     seen = {route[0], route[-1]}
     for index in range(1, len(route) - 1):
         if route[index] in seen:
-            middle = (vectors[route[index - 1]] + vectors[route[index + 1]]) / 2
-            distance = np.linalg.norm(vectors - middle, axis=1)
-            distance[used] = np.inf
-            route[index] = int(np.argmin(distance))
-            used[route[index]] = True
+            route[index] = _nearest_unused(vectors, (vectors[route[index - 1]] + vectors[route[index + 1]]) / 2, used)
         seen.add(route[index])
     return route
