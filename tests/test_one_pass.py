@@ -1,5 +1,6 @@
 """One pass per track: statistics, mel patch and musicnn from one decode, equal to computing
-them separately; musicnn run outside the worker (the GPU path) gives the same; a track whose
+them separately; musicnn run outside the worker (the GPU path) gives the same, and its batches give each
+track its own output; a track whose
 musicnn part fails is skipped with its reason; the device choice."""
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from songscape.audio import efficientat
 from songscape.audio import track as track_module
 from songscape.audio.decode import ExcerptSpec
+from songscape.audio.device_batches import DeviceBatches
 from songscape.audio.extract import extract_collection
 from songscape.audio.plan import network_spec
 from songscape.audio.features import SpectralSettings
 from songscape.audio.tagging import file_tags
-from songscape.audio.track import NetworkSpec, extract_track
+from songscape.audio.track import NetworkSpec, TrackFeatures, extract_track, tagger
 from songscape.config import AudioConfig, ConfigError
 from songscape.threads import single_thread
 from tests.audio_fixtures import tone
@@ -135,3 +138,24 @@ def test_segments_give_segment_level_matrices_whose_mean_is_the_track(paths: lis
     np.testing.assert_allclose(found.tags.embeddings[:3], found.tags.segment_embeddings[:3].mean(axis=1),
                                rtol=1e-5, atol=1e-6)
     assert np.isnan(found.segment_stats[3]).all()  # the broken file
+
+
+def test_device_batches_give_each_track_its_own_output() -> None:
+    """The GPU path's batching, on the CPU: tracks of two lengths gathered two at a time, and
+    one input the network cannot read, which fails without failing the others."""
+    network = NetworkSpec("mn04_as", in_worker=False)
+    rng = np.random.default_rng(0)
+    inputs = [efficientat.log_mel(rng.normal(0, 0.1, int(seconds * efficientat.SAMPLE_RATE)).astype(np.float32))[None]
+              for seconds in (2.0, 3.0, 2.0, 3.0, 2.0)]
+    inputs.insert(2, inputs[0][:, :, :0])  # no frames: the network's convolutions cannot read it
+    batches = DeviceBatches(network, tracks_per_batch=2)
+    done = {}
+    for row, prepared in enumerate(inputs):
+        done.update(batches.add(row, TrackFeatures(None, None, 1.0, network_input=prepared)))
+    done.update(batches.flush())
+    assert sorted(done) == list(range(6)) and done[2].error.startswith("mn04_as failed")
+    for row in (0, 1, 3, 4, 5):
+        alone = tagger(network).track_patches(inputs[row])
+        assert done[row].network_input is None
+        np.testing.assert_allclose(done[row].network_result.patch_embeddings, alone.patch_embeddings, atol=1e-5)
+        np.testing.assert_allclose(done[row].network_result.patch_tags, alone.patch_tags, atol=1e-5)

@@ -25,6 +25,7 @@ import pandas as pd
 from numpy.lib.format import open_memmap
 
 from songscape.audio.decode import ExcerptSpec
+from songscape.audio.device_batches import DeviceBatches
 from songscape.audio.features import SpectralSettings, descriptors, stat_names
 from songscape.audio.musicnn import TrackTags
 from songscape.audio.plan import AudioPlan
@@ -86,13 +87,6 @@ def _from_cache(cache_file: Path) -> TrackFeatures | None:
                          bool(stored["padded"]), segment_stats=stored["segment_stats"])
 
 
-def _track_tags(result: TrackFeatures, network: NetworkSpec) -> TrackTags:
-    """The network's result for a computed track: from the worker, or run here on the device."""
-    if result.network_result is not None:
-        return result.network_result
-    return tagger(network).track_patches(result.network_input)
-
-
 @dataclass
 class _Plan:
     """Per track: what the cache already holds and the job for the rest (None: nothing to do)."""
@@ -147,33 +141,39 @@ def extract_collection(paths: list[str], settings: SpectralSettings,
     tags = (CollectionTags.empty(n, tagger(network).tag_names, tagger(network).embedding_size, pieces)
             if network else None)
     computed = runner(run_job, list(plan.jobs.values()), failed_track)
+    on_device = DeviceBatches(network) if network is not None and not network.in_worker else None
+
+    def store(row: int, result: TrackFeatures | None) -> None:
+        """Row ``row`` from its computed ``result`` and the caches (None: all cached)."""
+        if result is not None and not result.error and result.network_result is not None:
+            plan.tags[row] = result.network_result
+            if network_cache_files:
+                write_track_tags(network_cache_files[row], result.network_result)
+        if result is not None and result.error:
+            errors[row] = result.error
+            stats[row], segment_stats[row], mel[row] = np.nan, np.nan, 0.0
+            if tags is not None:
+                tags.errors[row] = result.error
+            return
+        if row not in plan.stats:
+            plan.stats[row] = result
+            if cache_files:
+                _to_cache(cache_files[row], result)
+        track = plan.stats.pop(row)
+        stats[row], segment_stats[row], mel[row] = track.stats, track.segment_stats, track.mel
+        duration_s[row], padded[row] = track.duration_s, track.padded
+        if tags is not None:
+            tags.fill(row, plan.tags.pop(row), pieces)
+
     with stage("audio features" + (f" + {network.model}" if network else ""), n) as advance:
         for row in range(n):
             result = next(computed) if row in plan.jobs else None
-            if result is not None and not result.error and network and row not in plan.tags:
-                try:
-                    plan.tags[row] = _track_tags(result, network)
-                except (RuntimeError, ValueError) as error:
-                    result = failed_track(f"{network.model} failed: {error}")
-                else:
-                    if network_cache_files:
-                        write_track_tags(network_cache_files[row], plan.tags[row])
-            if result is not None and result.error:
-                errors[row] = result.error
-                stats[row], segment_stats[row], mel[row] = np.nan, np.nan, 0.0
-                if tags is not None:
-                    tags.errors[row] = result.error
+            waits = on_device is not None and result is not None and result.network_input is not None
+            for done_row, done in (on_device.add(row, result) if waits else [(row, result)]):
+                store(done_row, done)
                 advance(1)
-                continue
-            if row not in plan.stats:
-                plan.stats[row] = result
-                if cache_files:
-                    _to_cache(cache_files[row], result)
-            track = plan.stats.pop(row)
-            stats[row], segment_stats[row], mel[row] = track.stats, track.segment_stats, track.mel
-            duration_s[row], padded[row] = track.duration_s, track.padded
-            if tags is not None:
-                tags.fill(row, plan.tags.pop(row), pieces)
+        for done_row, done in (on_device.flush() if on_device is not None else []):
+            store(done_row, done)
             advance(1)
     if out_dir is not None:
         for array in (stats, segment_stats, mel):
