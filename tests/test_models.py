@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from songscape.models import Autoencoder, PCARepresentation, RawFeatures, Representation
+from songscape.models.training import epoch_limit
 from tests.model_contract import N_FEATURES, NeuralContract, RepresentationContract, low_rank_features
 
 
@@ -46,7 +47,7 @@ def test_training_lowers_reconstruction_error() -> None:
 
 
 def test_early_stopping_keeps_best_epoch() -> None:
-    model = Autoencoder(random_state=0, latent_dim=3, hidden=(16,), epochs=500, patience=5,
+    model = Autoencoder(random_state=0, latent_dim=3, hidden=(16,), epochs=500, patience=5, min_improvement=0.0,
                         batch_size=8, learning_rate=0.05, validate_every=1).fit(low_rank_features())
     assert len(model.history_) < 500
     losses = [row["val_loss"] for row in model.history_]
@@ -62,7 +63,7 @@ def test_validation_runs_every_few_epochs_and_after_the_last() -> None:
     assert validated == [4, 9, 14, 19, 22]
     assert all("train_loss" in row for row in history)
     stopped = Autoencoder(random_state=0, latent_dim=3, hidden=(16,), epochs=500, patience=6, batch_size=8,
-                          learning_rate=0.05, validate_every=4).fit(low_rank_features()).history_
+                          min_improvement=0.0, learning_rate=0.05, validate_every=4).fit(low_rank_features()).history_
     losses = {int(row["epoch"]): row["val_loss"] for row in stopped if "val_loss" in row}
     best = min(losses, key=losses.get)
     assert len(stopped) < 500 and int(stopped[-1]["epoch"]) == best + 8  # first check ≥ 6 epochs after
@@ -146,3 +147,36 @@ def test_a_run_scales_lyric_models_as_a_block_unless_told_and_passes_its_device(
     assert saved["vae"]["device"] == "cpu"  # the run's device, though VAE takes it through **kwargs
     with pytest.raises(ValueError, match="scaling must be one of dimension, block"):
         RawFeatures(scaling="column")
+
+
+def test_small_falls_of_the_loss_are_not_progress() -> None:
+    """With ``min_improvement``, patience counts from the last fall larger than that share of
+    the loss, so training stops sooner; the weights kept are still those of the lowest loss."""
+    data = low_rank_features(n=400)
+    settings = dict(random_state=0, latent_dim=3, hidden=(16,), epochs=300, patience=10, batch_size=32,
+                    learning_rate=0.003, validate_every=2)
+    strict = Autoencoder(**settings, min_improvement=0.0).fit(data)
+    relative = Autoencoder(**settings, min_improvement=0.02).fit(data)
+    assert len(relative.history_) < len(strict.history_)
+    losses = {int(row["epoch"]): row["val_loss"] for row in relative.history_ if "val_loss" in row}
+    progress, last = float("inf"), 0
+    for epoch, loss in losses.items():
+        if loss < progress * 0.98:
+            progress, last = loss, epoch
+    assert int(relative.history_[-1]["epoch"]) == last + 10  # the first check 10 epochs after the last progress
+    settings["epochs"] = min(losses, key=losses.get) + 1
+    kept = Autoencoder(**settings, min_improvement=0.02).fit(data)  # the same seed, trained to the best epoch only
+    np.testing.assert_allclose(relative.transform(data), kept.transform(data), atol=1e-5)
+
+
+@pytest.mark.parametrize(("rows", "expected"), [(100, 300), (200, 300), (1000, 60), (10**6, 1)])
+def test_the_track_budget_shortens_training_on_large_collections(rows: int, expected: int) -> None:
+    assert epoch_limit(300, 60_000, rows) == expected
+    assert epoch_limit(300, None, rows) == 300
+
+
+def test_a_fit_runs_the_epochs_its_track_budget_allows() -> None:
+    data = low_rank_features()  # 60 rows: 51 train, 9 validation
+    history = Autoencoder(random_state=0, latent_dim=3, hidden=(16,), epochs=50, track_budget=510,
+                          patience=1000).fit(data).history_
+    assert len(history) == 10 and "val_loss" in history[-1]

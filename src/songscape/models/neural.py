@@ -48,17 +48,20 @@ class NeuralRepresentation(Representation):
     takes_segments = True
 
     def __init__(self, latent_dim: int = 8, hidden: tuple[int, ...] = (128, 64),
-                 epochs: int = 300, batch_size: int = 256, learning_rate: float = 2e-3,
-                 weight_decay: float = 0.0, patience: int = 30,
+                 epochs: int = 300, track_budget: int | None = 120_000, batch_size: int = 256,
+                 learning_rate: float = 2e-3, weight_decay: float = 0.0, patience: int = 30,
+                 min_improvement: float = 0.005,
                  validation_fraction: float = 0.15, validate_every: int = 5, gradient_clip: float = 5.0,
                  scaling: str = "dimension", device: str = "auto", random_state: int = 0) -> None:
         self.latent_dim = latent_dim
         self.hidden = tuple(hidden)
         self.epochs = epochs
+        self.track_budget = track_budget
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.patience = patience
+        self.min_improvement = min_improvement
         self.validation_fraction = validation_fraction
         self.validate_every = validate_every
         self.gradient_clip = gradient_clip

@@ -42,10 +42,12 @@ class TrainingSettings:
     representations."""
 
     epochs: int = 300
+    track_budget: int | None = None  # training rows seen in all: fewer epochs on a large collection
     batch_size: int = 256
     learning_rate: float = 2e-3
     weight_decay: float = 0.0
     patience: int = 30
+    min_improvement: float = 0.0  # a smaller relative fall of the monitored loss is not progress
     validation_fraction: float = 0.15
     validate_every: int = 5
     gradient_clip: float = 5.0
@@ -135,6 +137,23 @@ class _LossTotals:
         return {name: value / self.rows for name, value in zip(self.sums, values)}
 
 
+def epoch_limit(epochs: int, track_budget: int | None, training_rows: int) -> int:
+    """The epochs a fit may run: ``epochs``, or fewer when ``track_budget`` rows (tracks) seen
+    in all are reached sooner, so that a large collection costs what a collection of
+    ``track_budget / epochs`` tracks costs (at least one epoch)."""
+    if track_budget is None or training_rows == 0:
+        return epochs
+    return max(1, min(epochs, -(-track_budget // training_rows)))
+
+
+def is_progress(loss: float, reference: float, min_improvement: float) -> bool:
+    """Whether ``loss`` is below ``reference`` by more than ``min_improvement`` of the
+    reference's size (and by 1e-6 at least); any finite loss is progress from no reference."""
+    if reference == float("inf"):
+        return loss < reference
+    return loss < reference - max(1e-6, min_improvement * abs(reference))
+
+
 def _optimizer(model: nn.Module, settings: TrainingSettings) -> torch.optim.Optimizer:
     """AdamW's fused kernel (one pass over every parameter, on the CPU as on CUDA): the
     per-tensor update took a third of a small model's step."""
@@ -153,20 +172,23 @@ def train(model: nn.Module, loss_fn: LossFn, data: Data, settings: TrainingSetti
     epoch's batches of what was minimised (at that epoch's KL weight). Validation runs every
     ``validate_every`` epochs and after the last, at the full KL weight, so validated epochs
     stay comparable; early stopping waits until the warm-up and any other schedule of the loss
-    (``schedule_epochs``) have ended, and stops once ``patience`` epochs have passed without a
-    better validation loss.
+    (``schedule_epochs``) have ended, and stops once ``patience`` epochs have passed without
+    progress: a validation loss lower than the last progress by more than ``min_improvement``
+    of its size. The weights kept are those of the lowest loss, progress or not.
     """
     device = resolve_device(settings.device)
     model.to(device)
     data = on_device(data, device)
     n = len(next(iter(data.values())))
     train_rows, validation_rows = split_indices(n, settings.validation_fraction, generator)
+    epochs = epoch_limit(settings.epochs, settings.track_budget, len(train_rows))
     optimizer = _optimizer(model, settings)
     settle = max(settings.warmup_epochs, settings.schedule_epochs)
-    best_loss, best_state, best_epoch = float("inf"), copy.deepcopy(model.state_dict()), 0
+    best_loss, best_state = float("inf"), copy.deepcopy(model.state_dict())
+    progress_loss, progress_epoch = float("inf"), 0
     history: list[dict[str, float]] = []
-    with stage(settings.label, settings.epochs, unit="epochs") as advance:
-        for epoch in range(settings.epochs):
+    with stage(settings.label, epochs, unit="epochs") as advance:
+        for epoch in range(epochs):
             kl_weight = min(1.0, (epoch + 1) / settings.warmup_epochs) if settings.warmup_epochs else 1.0
             model.train()
             order = train_rows[torch.randperm(len(train_rows), generator=generator)]
@@ -182,7 +204,7 @@ def train(model: nn.Module, loss_fn: LossFn, data: Data, settings: TrainingSetti
                    **{f"train_{k}": v for k, v in totals.means().items()}}
             history.append(row)
             advance(1)
-            last = epoch + 1 == settings.epochs
+            last = epoch + 1 == epochs
             if epoch + 1 < settle or not ((epoch + 1) % settings.validate_every == 0 or last):
                 continue
             monitored = row["train_loss"]
@@ -192,8 +214,10 @@ def train(model: nn.Module, loss_fn: LossFn, data: Data, settings: TrainingSetti
                                                                 Step(epoch, 1.0), device, validation_rows).items()})
                 monitored = row["val_loss"]
             if monitored < best_loss - 1e-6:
-                best_loss, best_state, best_epoch = monitored, copy.deepcopy(model.state_dict()), epoch
-            elif epoch - best_epoch >= settings.patience:
+                best_loss, best_state = monitored, copy.deepcopy(model.state_dict())
+            if is_progress(monitored, progress_loss, settings.min_improvement):
+                progress_loss, progress_epoch = monitored, epoch
+            elif epoch - progress_epoch >= settings.patience:
                 break
     model.load_state_dict(best_state)
     model.to("cpu")
