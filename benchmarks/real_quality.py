@@ -6,7 +6,8 @@
 
 Sets: debian-music-xl and debian-music (label ``source``; ``--debian-music-xl``,
 ``--debian-music``), jamendo-cc-20 (``tag``) and lyrics-bn-en-450 (Bangla rows by ``genre``,
-English rows by ``genre``, all rows by ``language``). Each set runs the preset (hard by default)
+English rows by ``genre``, all rows by ``language``), and with ``--clips`` a clip corpus from
+`excerpt_corpus.py` (``track``: the track each clip was cut from; ``source`` also scored). Each set runs the preset (hard by default)
 plus raw and PCA baselines on every input a VAE-family model reads, with k = the
 number of label classes and 5 seeds. Features and models are cached under ``--work``, so a rerun
 after a model change repeats only what changed.
@@ -52,8 +53,9 @@ class RealSet:
     also_scored: tuple[str, ...] = ()  # further label columns whose NMI is printed
 
 
-def real_sets(shared: Path, debian_music: Path | None, debian_music_xl: Path | None = None) -> list[RealSet]:
-    """The development sets that exist on this machine."""
+def real_sets(shared: Path, debian_music: Path | None, debian_music_xl: Path | None = None,
+              clips: Path | None = None) -> list[RealSet]:
+    """The development sets that exist on this machine (and the clip corpus when given)."""
     lyrics = shared / "lyrics-bn-en-450" / "lyrics.csv"
     jamendo = shared / "jamendo-cc-20"
     sets = []
@@ -70,6 +72,8 @@ def real_sets(shared: Path, debian_music: Path | None, debian_music_xl: Path | N
         sets += [RealSet("lyrics-bangla", "genre", None, lyrics, ("language", "bangla")),
                  RealSet("lyrics-english", "genre", None, lyrics, ("language", "english")),
                  RealSet("lyrics-all", "language", None, lyrics)]
+    if clips is not None:
+        sets.append(RealSet(clips.name, "track", clips, clips / "lyrics.csv", also_scored=("source",)))
     return sets
 
 
@@ -179,6 +183,8 @@ def main() -> None:
     parser.add_argument("--debian-music", type=Path, default=None, help="the folder build.sh wrote")
     parser.add_argument("--debian-music-xl", type=Path, default=None,
                         help="the folder debian-music-xl's build.sh wrote")
+    parser.add_argument("--clips", type=Path, default=None,
+                        help="a clip corpus from excerpt_corpus.py (scored by the track each clip was cut from)")
     parser.add_argument("--work", type=Path, required=True, help="cache of features and models")
     parser.add_argument("--preset", default="hard", help="a preset's name, or a YAML config")
     parser.add_argument("--seeds", type=int, default=5)
@@ -188,7 +194,7 @@ def main() -> None:
     args = parser.parse_args()
     base = preset(args.preset) if args.preset in PRESETS else load_config(Path(args.preset))
     summary, started = [], time.perf_counter()
-    for real_set in real_sets(args.shared, args.debian_music, args.debian_music_xl):
+    for real_set in real_sets(args.shared, args.debian_music, args.debian_music_xl, args.clips):
         if args.sets and real_set.name not in args.sets:
             continue
         table, seconds, label_free_pick = run_set(real_set, base, args.work, args.seeds, not args.no_baselines)
