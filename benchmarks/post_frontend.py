@@ -6,7 +6,9 @@ with another checkout's code (``git worktree add ../ref <commit>``, then ``--ref
 ../ref/src``) in the same run, and the ratio printed. Per version: wall time per stage (start-up
 with the cached front-end, the grid, the report and map), and per representation its fit and
 clustering seconds (sum over seeds, from ``results.parquet``; fits run in parallel, so their
-sum exceeds the grid's wall time).
+sum exceeds the grid's wall time). Each version's whole run is also given in units of a fixed
+plain PyTorch training loop timed in the same run (`fixed_loop_seconds`), so that runs on
+different machines compare.
 
     .venv/bin/python benchmarks/post_frontend.py --run songscape-runs/clips-1000 [--reference-src ../ref/src]
 """
@@ -71,6 +73,32 @@ def timed_run(run: Path, src: Path, work: Path) -> tuple[dict[str, float], pd.Da
     return stages, pd.read_parquet(copy / "results.parquet")
 
 
+def fixed_loop_seconds(epochs: int = 10) -> float:
+    """Seconds of a fixed plain PyTorch training loop on one thread: an MLP autoencoder
+    174 → 128 → 64 → 8 → 64 → 128 → 174 (the demo's segment statistics are 174 wide) on
+    8 000 random rows, Adam, batch 256, ``epochs`` epochs (320 steps by default), MSE."""
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    rows = torch.randn(8000, 174)
+    widths = [174, 128, 64, 8, 64, 128, 174]
+    layers: list[nn.Module] = []
+    for inputs, outputs in zip(widths, widths[1:]):
+        layers += [nn.Linear(inputs, outputs), nn.ReLU()]
+    model = nn.Sequential(*layers[:-1])
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    started = time.perf_counter()
+    for _ in range(epochs):
+        for batch in rows[torch.randperm(len(rows))].split(256):
+            optimizer.zero_grad()
+            loss = nn.functional.mse_loss(model(batch), batch)
+            loss.backward()
+            optimizer.step()
+    return time.perf_counter() - started
+
+
 def per_representation(results: pd.DataFrame) -> pd.DataFrame:
     """Fit and clustering seconds per representation, summed over seeds."""
     fits = results.drop_duplicates(["representation", "seed"]).groupby("representation", sort=False)["fit_seconds"]
@@ -84,6 +112,8 @@ def main() -> None:
     parser.add_argument("--reference-src", type=Path, help="src/ of the checkout to compare against")
     args = parser.parse_args()
     versions = code_versions(args.reference_src)
+    loop = fixed_loop_seconds()
+    print(f"fixed PyTorch loop: {loop:.2f} s", flush=True)
     measured = {}
     for version, src in versions.items():
         print(f"{version}: {src}", flush=True)
@@ -93,6 +123,7 @@ def main() -> None:
     sums = {version: per_representation(results).sum() for version, (_, results) in measured.items()}
     stages["fits s (sum)"] = [sums[version]["fit s"] for version in stages.index]
     stages["clustering s (sum)"] = [sums[version]["cluster s"] for version in stages.index]
+    stages["whole run / fixed loop"] = stages["whole run s"] / loop
     print("\n" + stages.round(1).to_string())
     if len(measured) == 2:
         print(f"\nwhole run, reference / now: {stages['whole run s'].iloc[0] / stages['whole run s'].iloc[1]:.2f}×")
