@@ -11,26 +11,13 @@ another checkout's code (``git worktree add ../ref <commit>``, then ``--referenc
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from songscape.collection import AUDIO_EXTENSIONS
 
-from code_versions import code_versions  # benchmarks/ is on the path when a benchmark runs
-
-
-def timed(command: list[str], src: Path) -> float:
-    """Wall seconds of ``command`` run with songscape imported from ``src``; its output is kept
-    out of the way unless it fails."""
-    started = time.perf_counter()
-    done = subprocess.run(command, env={**os.environ, "PYTHONPATH": str(src)}, capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return time.perf_counter() - started
+from code_versions import code_versions, timed_command  # benchmarks/ is on the path when a benchmark runs
 
 
 def run_then_update(files: list[Path], add: int, preset: str, src: Path, work: Path) -> tuple[float, float]:
@@ -40,10 +27,11 @@ def run_then_update(files: list[Path], add: int, preset: str, src: Path, work: P
     for path in files[:-add]:
         (folder / path.name).symlink_to(path)
     python = [sys.executable, "-m", "songscape"]
-    first = timed([*python, "run", "--audio", str(folder), "--preset", preset, "--workspace", str(workspace)], src)
+    first = timed_command([*python, "run", "--audio", str(folder), "--preset", preset, "--workspace", str(workspace)],
+                          src, work / "run.log")
     for path in files[-add:]:
         (folder / path.name).symlink_to(path)
-    return first, timed([*python, "update", str(workspace)], src)
+    return first, timed_command([*python, "update", str(workspace)], src, work / "update.log")
 
 
 def main() -> None:

@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -32,22 +29,10 @@ import soundfile as sf
 from songscape.collection import AUDIO_EXTENSIONS
 from songscape.report.tables import best_result
 
-from code_versions import code_versions  # benchmarks/ is on the path when a benchmark runs
+from code_versions import code_versions, timed_command  # benchmarks/ is on the path when a benchmark runs
 
 # a progress stage's last line, e.g. "e5 lyric embeddings: 1000 texts in 1m52s"
 STAGE_LINE = re.compile(r"^(audio features[^:]*|e5 lyric embeddings): \d+ \w+ in (?:(\d+)m)?(\d+)s$")
-
-
-def timed(command: list[str], src: Path, log: Path) -> float:
-    """Wall seconds of ``command`` run with songscape imported from ``src``; its output goes
-    to ``log`` (and the error is raised when it fails)."""
-    started = time.perf_counter()
-    with open(log, "w", encoding="utf-8") as out:
-        done = subprocess.run(command, env={**os.environ, "PYTHONPATH": str(src)}, stdout=out,
-                              stderr=subprocess.STDOUT, text=True)
-    if done.returncode:
-        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}); its output is in {log}")
-    return time.perf_counter() - started
 
 
 def progress_seconds(log: Path) -> dict[str, float]:
@@ -103,11 +88,11 @@ def one_version(args: argparse.Namespace, src: Path, work: Path) -> dict[str, ob
     python = [sys.executable, "-m", "songscape"]
     run = [*python, "run", "--audio", str(audio), "--table", str(table_copy), "--preset", args.preset,
            "--k", str(args.k), "--labels", args.labels, "--workspace", str(workspace)]
-    wall = timed(run, src, work / "run.log")
+    wall = timed_command(run, src, work / "run.log")
     record = json.loads((workspace / "run.json").read_text(encoding="utf-8"))
     added = added_clips(args.audio, table, args.add, audio)
     pd.concat([table, added]).to_csv(table_copy, index=False)
-    update = timed([*python, "update", str(workspace)], src, work / "update.log")
+    update = timed_command([*python, "update", str(workspace)], src, work / "update.log")
     return {"wall": wall, "progress": progress_seconds(work / "run.log"), "stages": record.get("stage_seconds", {}),
             "update": update, "quality": quality(workspace, args.labels.split(","))}
 
